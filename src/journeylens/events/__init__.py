@@ -1,0 +1,1 @@
+"""Ingest: validation and normalisation of messages, channels, the event store, file import."""

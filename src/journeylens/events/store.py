@@ -1,0 +1,171 @@
+"""The event store: the canonical ``events`` table, its ledger of imports, and its migrations.
+
+* ``events`` is append-only; ``event_id`` (Segment ``messageId``) is the dedupe key: an event
+  whose id is already stored, or that repeats an id earlier in the same batch, is not stored
+  again (the first occurrence wins) and is counted as a duplicate.
+* Every append runs inside the caller's transaction, so a file or an HTTP batch lands whole or
+  not at all.
+* ``meta.schema_version`` says which migrations have run; opening a store runs the missing ones
+  and refuses a store written by a newer journeylens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from journeylens.config import ChannelRule
+from journeylens.engines.base import Engine
+from journeylens.errors import StorageError
+from journeylens.events.channels import channel_expression
+from journeylens.schema import EVENT_COLUMNS, EVENT_SCHEMA, SCHEMA_VERSION, Column
+from journeylens.sql import create_table, render
+
+__all__ = [
+    "IMPORT_COLUMNS",
+    "SOURCE_COLUMNS",
+    "AppendResult",
+    "append_events",
+    "migrate",
+    "register_source",
+]
+
+IMPORT_COLUMNS: tuple[Column, ...] = (
+    Column("import_id", pa.string(), "VARCHAR", "id of the import", nullable=False),
+    Column("kind", pa.string(), "VARCHAR", "file, http, demo", nullable=False),
+    Column("file", pa.string(), "VARCHAR", "path of the imported file"),
+    Column("file_sha256", pa.string(), "VARCHAR", "content hash of the file"),
+    Column("mapping", pa.string(), "VARCHAR", "mapping file used"),
+    Column("source", pa.string(), "VARCHAR", "source name"),
+    Column("started_at", pa.timestamp("us"), "TIMESTAMP", "UTC", nullable=False),
+    Column("finished_at", pa.timestamp("us"), "TIMESTAMP", "UTC"),
+    Column("rows_read", pa.int64(), "BIGINT", "data rows read"),
+    Column("stored", pa.int64(), "BIGINT", "events stored"),
+    Column("duplicates", pa.int64(), "BIGINT", "events already stored or repeated"),
+    Column("rejected", pa.int64(), "BIGINT", "rows rejected"),
+)
+
+SOURCE_COLUMNS: tuple[Column, ...] = (
+    Column("source", pa.string(), "VARCHAR", "source name", nullable=False),
+    Column("kind", pa.string(), "VARCHAR", "website, crm, pos, ecommerce, ads, survey…"),
+    Column("data_party", pa.string(), "VARCHAR", "first, second or third", nullable=False),
+    Column("description", pa.string(), "VARCHAR", "free text"),
+    Column("created_at", pa.timestamp("us"), "TIMESTAMP", "UTC", nullable=False),
+)
+
+_META_COLUMNS = (Column("schema_version", pa.int32(), "INTEGER", "", nullable=False),)
+
+
+def _v1(engine: Engine) -> None:
+    engine.execute(create_table("events", EVENT_COLUMNS))
+    engine.execute(create_table("imports", IMPORT_COLUMNS))
+    engine.execute(create_table("sources", SOURCE_COLUMNS))
+
+
+MIGRATIONS: dict[int, Callable[[Engine], None]] = {1: _v1}
+"""Version → the step that brings a store from the previous version to it."""
+
+
+def migrate(engine: Engine) -> int:
+    """Run the migrations a store lacks; return its schema version."""
+    engine.execute(create_table("meta", _META_COLUMNS))
+    current = engine.scalar("SELECT max(schema_version) FROM meta") or 0
+    if current > SCHEMA_VERSION:
+        raise StorageError(
+            f"this event store has schema version {current}, newer than this journeylens "
+            f"understands ({SCHEMA_VERSION}); upgrade journeylens",
+            schema_version=current,
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        with engine.transaction():
+            MIGRATIONS[version](engine)
+            engine.execute("INSERT INTO meta VALUES (?)", [version])
+    return SCHEMA_VERSION
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    stored: int
+    duplicates: int
+    duplicate_ids: list[str] = field(default_factory=list)
+    """Up to 100 of the duplicate ids, for the report."""
+
+
+_NAMES = ", ".join(f'"{c.name}"' for c in EVENT_COLUMNS)
+_STAGED_SCHEMA = pa.schema(
+    [pa.field("explicit_channel", pa.string()) if f.name == "channel" else f for f in EVENT_SCHEMA]
+)
+
+
+def append_events(
+    engine: Engine, batch: pa.Table, channel_rules: Sequence[ChannelRule] = ()
+) -> AppendResult:
+    """Store the events of ``batch`` that are not stored yet. Run it inside a transaction.
+
+    ``batch`` has the columns of :data:`~journeylens.schema.EVENT_SCHEMA` (extra columns are
+    ignored, types are cast); when it has ``explicit_channel`` instead of ``channel``, the
+    channel is derived by :func:`journeylens.events.channels.channel_expression`. Ids repeated
+    inside the batch are stored once (first row wins).
+    """
+    if "channel" in batch.column_names:
+        batch = batch.select([c.name for c in EVENT_COLUMNS]).cast(EVENT_SCHEMA)
+        channel_sql = '"channel"'
+    else:
+        batch = batch.select(_STAGED_SCHEMA.names).cast(_STAGED_SCHEMA)
+        channel_sql = render(channel_expression(channel_rules), "duckdb")
+    select_list = _NAMES.replace('"channel"', f'{channel_sql} AS "channel"')
+    n = batch.num_rows
+    if n == 0:
+        return AppendResult(0, 0)
+    unique_ids = pc.count_distinct(batch["event_id"]).as_py()
+    if unique_ids < n:
+        batch = batch.append_column("_row", pa.array(range(n), pa.int64()))
+    with engine.registered("_jl_batch", batch):
+        if unique_ids < n:
+            source = (
+                f"(SELECT {select_list} FROM _jl_batch "
+                "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _row) = 1)"
+            )
+        else:
+            source = f"(SELECT {select_list} FROM _jl_batch)"
+        duplicate_ids = [
+            r["event_id"]
+            for r in engine.rows(
+                f"SELECT DISTINCT b.event_id FROM _jl_batch b "
+                f"WHERE b.event_id IN (SELECT event_id FROM _jl_batch GROUP BY 1 HAVING count(*) > 1) "
+                f"OR b.event_id IN (SELECT e.event_id FROM events e SEMI JOIN _jl_batch x "
+                f"ON e.event_id = x.event_id) LIMIT 100"
+            )
+        ]
+        before = engine.scalar("SELECT count(*) FROM events")
+        engine.execute(
+            f"INSERT INTO events ({_NAMES}) SELECT {_NAMES} FROM {source} s "
+            "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id)"
+        )
+        stored = engine.scalar("SELECT count(*) FROM events") - before
+    return AppendResult(stored=stored, duplicates=n - stored, duplicate_ids=duplicate_ids)
+
+
+def register_source(
+    engine: Engine,
+    source: str,
+    *,
+    kind: str | None = None,
+    data_party: str = "first",
+    description: str | None = None,
+) -> None:
+    """Record a source the first time it delivers events; later calls fill in what was unknown."""
+    engine.execute(
+        "INSERT INTO sources SELECT ?, ?, ?, ?, now()::TIMESTAMP "
+        "WHERE NOT EXISTS (SELECT 1 FROM sources WHERE source = ?)",
+        [source, kind, data_party, description, source],
+    )
+    if kind or description:
+        engine.execute(
+            "UPDATE sources SET kind = coalesce(kind, ?), description = coalesce(description, ?) "
+            "WHERE source = ?",
+            [kind, description, source],
+        )
