@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 
+from journeylens import identity
 from journeylens.config import (
     Settings,
     WorkspaceConfig,
@@ -32,7 +33,9 @@ from journeylens.config import (
 )
 from journeylens.engines import DuckDBEngine, Engine
 from journeylens.errors import ConfigError, NotFoundError, RecordError
+from journeylens.events.fileimport import Progress, import_file
 from journeylens.events.messages import MessageDefaults, normalise_message
+from journeylens.events.report import OnError, WriteReport
 from journeylens.events.store import append_events, migrate, register_source
 from journeylens.schema import DATA_PARTIES
 
@@ -40,29 +43,6 @@ __all__ = ["Summary", "Workspace", "WriteReport", "create_workspace", "open_work
 
 STORE_FILE = "events.duckdb"
 
-OnError = Literal["raise", "skip", "collect"]
-
-
-@dataclass(frozen=True)
-class WriteReport:
-    """What happened to the records of one write (a batch of messages or a file)."""
-
-    import_id: str
-    read: int
-    stored: int
-    duplicates: int
-    rejected: list[RecordError] = field(default_factory=list)
-    duplicate_ids: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "import_id": self.import_id,
-            "read": self.read,
-            "stored": self.stored,
-            "duplicates": self.duplicates,
-            "rejected": [e.to_dict() for e in self.rejected],
-            "duplicate_ids": self.duplicate_ids,
-        }
 
 
 @dataclass(frozen=True)
@@ -116,13 +96,13 @@ class Workspace:
         source: str,
         data_party: str = "first",
         channel: str | None = None,
-        on_error: OnError = "collect",
+        on_error: OnError = "skip",
         received_at: datetime | None = None,
     ) -> WriteReport:
         """Store Segment-Spec messages (dicts) delivered by ``source``.
 
-        Bad messages raise (``on_error="raise"``, nothing is stored) or are reported in
-        ``rejected`` while the good ones are stored (``"collect"``, ``"skip"``). A message whose
+        Bad messages raise (``on_error="stop"``, nothing is stored) or are reported in
+        ``errors`` while the good ones are stored (``"skip"``). A message whose
         ``messageId`` is already stored is counted in ``duplicates`` and not stored again.
         """
         import_id = new_import_id("batch")
@@ -134,7 +114,7 @@ class Workspace:
                 rows.append(normalise_message(message, defaults, row=number,
                                               received_at=received_at))
             except RecordError as error:
-                if on_error == "raise":
+                if on_error == "stop":
                     raise
                 rejected.append(error)
         batch = pa.Table.from_pylist(rows) if rows else None
@@ -147,9 +127,42 @@ class Workspace:
             read=read,
             stored=result.stored if result else 0,
             duplicates=result.duplicates if result else 0,
-            rejected=rejected if on_error == "collect" else [],
+            rejected=len(rejected),
+            errors=rejected[:1000],
             duplicate_ids=result.duplicate_ids if result else [],
         )
+
+    def import_file(
+        self,
+        path: str | Path,
+        mapping: str | Path | None = None,
+        *,
+        on_error: OnError = "stop",
+        rejects_path: str | Path | None = None,
+        progress: Progress | None = None,
+    ) -> WriteReport:
+        """Import a CSV, Parquet or JSON-lines file (see docs/import.md)."""
+        return import_file(
+            self.engine, self.config, path, mapping,
+            on_error=on_error, rejects_path=rejects_path, progress=progress,
+        )
+
+    # -- identity --------------------------------------------------------------------------
+    def resolve_identities(self, *, full: bool = False) -> Any:
+        """Link identifiers into customers and (re)build profiles and accounts.
+
+        Incremental by default (only events stored since the last run are read);
+        ``full=True`` rebuilds everything from the events.
+        """
+        return identity.resolve(self.engine, self.config.identity, full=full)
+
+    def profile(self, key: str) -> Any:
+        """The profile of the customer that ``key`` (customer id or any identifier) belongs to."""
+        return identity.get_profile(self.engine, key)
+
+    def timeline(self, key: str, *, limit: int | None = None) -> Any:
+        """Every touchpoint of that customer, in time order, with channel and source."""
+        return identity.timeline(self.engine, key, limit=limit)
 
     # -- reading ---------------------------------------------------------------------------
     def sources(self) -> list[dict[str, Any]]:
