@@ -1,0 +1,1 @@
+"""The ``journeylens`` command: a thin layer over the library."""

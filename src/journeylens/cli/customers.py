@@ -1,0 +1,58 @@
+"""Customer commands: resolve identities, show a profile, show a timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from journeylens.cli.main import handled, state
+from journeylens.cli.output import Format, emit, emit_record, jsonable
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+out = Console()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handled
+    def resolve(
+        ctx: typer.Context,
+        full: Annotated[bool, typer.Option(help="Rebuild every profile from all events.")] = False,
+        fmt: FormatOption = Format.table,
+    ) -> None:
+        """Link identifiers into customers; build profiles and accounts (incremental)."""
+        with state(ctx).open() as ws:
+            report = ws.resolve_identities(full=full)
+        emit_record(jsonable(report), fmt, title="identity resolution")
+
+    @app.command()
+    @handled
+    def profile(
+        ctx: typer.Context,
+        key: Annotated[str, typer.Argument(help="Customer id, user id, anonymous id, email "
+                                                "or phone.")],
+        fmt: FormatOption = Format.table,
+    ) -> None:
+        """Show one customer's profile: identifiers, merged traits, accounts, counts."""
+        with state(ctx).open(read_only=True) as ws:
+            result: dict[str, Any] = jsonable(ws.profile(key))
+        emit_record(result, fmt, title=f"customer {result.get('customer_id', key)}")
+
+    @app.command()
+    @handled
+    def timeline(
+        ctx: typer.Context,
+        key: Annotated[str, typer.Argument(help="Customer id or any identifier.")],
+        limit: Annotated[int | None, typer.Option(help="Show at most this many.")] = None,
+        fmt: FormatOption = Format.table,
+    ) -> None:
+        """Every touchpoint of one customer in time order, with channel and source."""
+        with state(ctx).open(read_only=True) as ws:
+            result = ws.timeline(key, limit=limit)
+        data: dict[str, Any] = jsonable(result)
+        if fmt is Format.json:
+            emit_record(data, fmt)
+            return
+        emit(data["events"], fmt, title=f"timeline of {data.get('customer_id', key)}")

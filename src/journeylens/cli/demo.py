@@ -1,0 +1,74 @@
+"""``journeylens demo``: build the demo workspace and show what is in it."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from journeylens.cli.main import handled, state
+from journeylens.cli.output import Format, emit
+
+from journeylens.errors import ConfigError
+from journeylens.workspace import STORE_FILE
+
+out = Console()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @handled
+    def demo(
+        ctx: typer.Context,
+        customers: Annotated[int, typer.Option(help="How many customers to generate.")] = 3000,
+        seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
+        force: Annotated[bool, typer.Option(help="Replace an existing workspace.")] = False,
+    ) -> None:
+        """Build a demo workspace (a hotel and an e-commerce shop) and summarise it."""
+        folder = state(ctx).workspace
+        if (folder / STORE_FILE).exists():
+            if not force:
+                raise ConfigError(
+                    f"{folder} already holds a workspace; pass --force to replace it, or "
+                    "-w OTHER_FOLDER", file=str(folder),
+                )
+            shutil.rmtree(folder)
+        from journeylens.demo import build_demo
+
+        started = time.perf_counter()
+        with Progress(
+            TextColumn("[progress.description]{task.description}"), BarColumn(),
+            MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("generating customers", total=customers)
+
+            def progress(done: int, total: int | None) -> None:
+                bar.update(task, completed=done, total=total)
+
+            ws = build_demo(folder, customers=customers, seed=seed, progress=progress)
+        with ws:
+            bar_free = Console(stderr=True)
+            bar_free.print("resolving identities…")
+            ws.resolve_identities(full=True)
+            summary = ws.summary()
+            sources = ws.sources()
+        took = time.perf_counter() - started
+        out.print(
+            f"[bold]demo workspace ready[/bold] in {took:.1f} s: {folder}  "
+            f"({summary.events:,} events from {summary.sources} sources)"
+        )
+        emit([{k: s[k] for k in ("source", "kind", "data_party", "events")} for s in sources],
+             Format.table, title="sources")
+        emit([{"channel": k, "events": v} for k, v in summary.by_channel.items()], Format.table,
+             title="events by channel")
+        out.print(
+            "Next: [cyan]journeylens -w {0} summary[/cyan], "
+            "[cyan]journeylens -w {0} profile <email or id>[/cyan], "
+            "[cyan]journeylens -w {0} timeline <email or id>[/cyan]. "
+            "docs/demo.md says what is planted in the data.".format(folder)
+        )

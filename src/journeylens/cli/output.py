@@ -1,0 +1,81 @@
+"""Printing results as a table (Rich), JSON or CSV — the same data in every format."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["Format", "emit", "emit_record", "jsonable"]
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "to_dict"):
+        return jsonable(value.to_dict())
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, Mapping | list | tuple):
+        return json.dumps(jsonable(value), ensure_ascii=False)
+    return str(value)
+
+
+def emit(
+    rows: Sequence[Mapping[str, Any]],
+    fmt: Format,
+    *,
+    title: str | None = None,
+    console: Console | None = None,
+) -> None:
+    """Print a list of records (same keys) in the chosen format."""
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(jsonable(list(rows)), ensure_ascii=False, indent=2) + "\n")
+        return
+    columns = list(rows[0].keys()) if rows else []
+    if fmt is Format.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns])
+        return
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*[_cell(row.get(c)) for c in columns])
+    (console or Console()).print(table if rows else f"[dim]{title or 'nothing'}: no rows[/dim]")
+
+
+def emit_record(record: Mapping[str, Any], fmt: Format, *, title: str | None = None) -> None:
+    """Print one record: as key/value rows in a table or CSV, as an object in JSON."""
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(jsonable(record), ensure_ascii=False, indent=2) + "\n")
+        return
+    emit([{"field": k, "value": v} for k, v in record.items()], fmt, title=title)
