@@ -7,6 +7,7 @@ engine's dialect name. A feature an engine lacks is listed in ``unsupported`` an
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -23,6 +24,10 @@ class Dialect:
     json_type: str
     """Column type used for JSON text."""
     unsupported: frozenset[str] = field(default_factory=frozenset)
+    rewrites: dict[type[exp.Expression], Callable[[exp.Expression], exp.Expression]] = field(
+        default_factory=dict
+    )
+    """Expression kinds this engine spells differently, and how to spell them."""
 
     def require(self, feature: str) -> None:
         if feature in self.unsupported:
@@ -31,9 +36,30 @@ class Dialect:
             )
 
 
+def _call(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+_CLICKHOUSE_REWRITES: dict[type[exp.Expression], Callable[[exp.Expression], exp.Expression]] = {
+    # epoch microseconds of a DateTime64
+    exp.UnixMicros: lambda e: _call("toUnixTimestamp64Micro", e.this),
+    # integer division that stays integer
+    exp.IntDiv: lambda e: _call("intDiv", e.this, e.expression),
+    # a failed cast is NULL, as TRY_CAST elsewhere
+    exp.TryCast: lambda e: _call(
+        "accurateCastOrNull", e.this,
+        exp.Literal.string(e.to.sql(dialect="clickhouse").removeprefix("Nullable(")
+                           .removesuffix(")")),
+    ),
+    # JSON scalars as text, numbers included (JSONExtractString gives '' for a number);
+    # a missing key is NULL as elsewhere (ClickHouse gives '')
+    exp.JSONExtractScalar: lambda e: _call("nullIf", _call("JSON_VALUE", e.this, e.expression),
+                                           exp.Literal.string("")),
+}
+
 DIALECTS: dict[str, Dialect] = {
     "duckdb": Dialect(name="duckdb", json_type="JSON"),
-    "clickhouse": Dialect(name="clickhouse", json_type="String"),
+    "clickhouse": Dialect(name="clickhouse", json_type="String", rewrites=_CLICKHOUSE_REWRITES),
     "spark": Dialect(name="spark", json_type="STRING"),
 }
 
@@ -42,4 +68,16 @@ def render(expression: exp.Expression, dialect: str) -> str:
     """SQL text of ``expression`` for ``dialect`` (a key of :data:`DIALECTS`)."""
     if dialect not in DIALECTS:
         raise UnsupportedError(f"unknown engine dialect {dialect!r}", engine=dialect)
+    rewrites = DIALECTS[dialect].rewrites
+    if rewrites:
+        expression = expression.copy()
+        # children first, so that a rewritten parent holds rewritten children
+        for node in reversed(list(expression.walk(bfs=False))):
+            rewrite = rewrites.get(type(node))
+            if rewrite is not None:
+                replacement = rewrite(node)
+                if node is expression:
+                    expression = replacement
+                else:
+                    node.replace(replacement)
     return expression.sql(dialect=dialect)

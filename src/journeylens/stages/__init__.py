@@ -1,0 +1,1 @@
+"""Journey models and stage assignment: where every customer stands, and how they move."""
