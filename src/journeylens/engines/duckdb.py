@@ -69,7 +69,9 @@ class DuckDBEngine:
     def arrow(self, query: exp.Expression | str, params: list[Any] | None = None) -> pa.Table:
         with self._lock:
             result = self._con.execute(self._sql(query), params)
-            return result.fetch_arrow_table()
+            # DuckDB 2 names it to_arrow_table; 1.x fetch_arrow_table
+            fetch = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
+            return fetch()
 
     def rows(
         self, query: exp.Expression | str, params: list[Any] | None = None
