@@ -68,9 +68,11 @@ class DuckDBEngine:
 
     def arrow(self, query: exp.Expression | str, params: list[Any] | None = None) -> pa.Table:
         with self._lock:
-            result = self._con.execute(self._sql(query), params)
+            relation = self._con.sql(self._sql(query), params=params)
+            if relation is None:  # a statement that returns nothing
+                return pa.table({})
             # DuckDB 2 names it to_arrow_table; 1.x fetch_arrow_table
-            fetch = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
+            fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
             return fetch()
 
     def rows(
