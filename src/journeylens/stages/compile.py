@@ -86,10 +86,11 @@ def _window(
 
 
 def _shift(kind: type[exp.Lag] | type[exp.Lead], column: str, order: Sequence[str],
-           cast: str) -> exp.Window:
+           cast: str | None) -> exp.Window:
     """lag/lead; NULL past the ends on every engine (ClickHouse gives the type's default unless
     the value is Nullable, which the cast makes it)."""
-    value = exp.Cast(this=col(column), to=exp.DataType.build(cast))
+    value = col(column) if cast is None else exp.Cast(this=col(column),
+                                                      to=exp.DataType.build(cast))
     return exp.Window(
         this=kind(this=value),
         partition_by=[col("unit_id")],
@@ -227,8 +228,8 @@ def compile_history(model: JourneyModel, source: StageInput, as_of: datetime) ->
     ]
     for atom in c.matches.values():
         base_cols.append(exp.alias_(_flag(_atom_match(atom)), c.match_name(atom)))
-    uses_traits = any(_uses_traits(s.entry) for s in model.entry_stages if s.entry)
-    if uses_traits:
+    with_traits = any(uses_traits(s.entry) for s in model.entry_stages if s.entry)
+    if with_traits:
         base_cols.append(col("traits"))
     lapse_activity = [s.lapse.activity for s in model.lapse_stages if s.lapse]
     if lapse_activity:
@@ -361,7 +362,7 @@ def compile_history(model: JourneyModel, source: StageInput, as_of: datetime) ->
         col("stage_rank"),
         exp.alias_(col("ts"), "entered_at"),
         col("event_id"),
-        exp.alias_(_shift(exp.Lead, "ts", order, "TIMESTAMP"), "exited_at"),
+        exp.alias_(_shift(exp.Lead, "ts", order, None), "exited_at"),
         exp.alias_(_window(exp.RowNumber(), order=order, kind=None), "entry_number"),
     ).from_("jl_entries")
     for name, query in ctes:
@@ -383,11 +384,11 @@ def _refs(rule: Rule | None) -> set[str]:
     return stage_references(rule) if rule is not None else set()
 
 
-def _uses_traits(rule: Rule | None) -> bool:
+def uses_traits(rule: Rule | None) -> bool:
     if isinstance(rule, TraitAtom):
         return True
     if isinstance(rule, AllOf | AnyOf):
-        return any(_uses_traits(r) for r in rule.rules)
+        return any(uses_traits(r) for r in rule.rules)
     if isinstance(rule, Not):
-        return _uses_traits(rule.rule)
+        return uses_traits(rule.rule)
     return False
