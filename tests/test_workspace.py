@@ -72,8 +72,8 @@ def test_bad_message_skip_keeps_the_good_ones(workspace: Workspace) -> None:
     assert (report.stored, report.rejected) == (2, 1)
     assert report.errors[0].to_dict() == {
         "code": "record_invalid", "row": 2, "field": "type", "value": "bogus",
-        "message": "type: unknown message type 'bogus' (one of track, page, screen, identify, "
-                   "group, alias)",
+        "message": "type: unknown message type 'bogus'; give one of track, page, screen, "
+                   "identify, group, alias",
     }
 
 
