@@ -1,0 +1,121 @@
+"""The demo generator: people in batches → canonical event tables.
+
+Every batch of :data:`CUSTOMERS_PER_BATCH` people has its own random stream, seeded by
+``(seed, batch number)``: the same seed gives the same events, and a smaller run is a prefix of a
+larger one (its people and events are the first ones of the larger run, ids included).
+Work is vectorised over the batch (NumPy and Arrow); Python loops only over generators and
+customer groups, never over events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+
+from journeylens.demo.frame import Block, assemble
+from journeylens.demo.intents import plan_intents
+from journeylens.demo.lifecycle import Attempts, aftercare
+from journeylens.demo.marketing import ads, data_provider, emails, social
+from journeylens.demo.offline import (
+    Conversions,
+    crm_new_customers,
+    crm_sync,
+    offline_events,
+    stays,
+)
+from journeylens.demo.people import make_people
+from journeylens.demo.seasons import DEMO_END, window
+from journeylens.demo.sessions import plan_sessions
+from journeylens.demo.web import expand_sessions
+from journeylens.demo.world import World, make_world
+from journeylens.errors import ConfigError
+
+__all__ = ["CUSTOMERS_PER_BATCH", "DEMO_END", "generate_events"]
+
+CUSTOMERS_PER_BATCH = 5_000
+"""People per batch. Part of the definition of the data: changing it changes the events."""
+
+
+def generate_events(
+    customers: int,
+    *,
+    seed: int = 7,
+    end: date = DEMO_END,
+    designed_channel: bool = False,
+    first_batch: int = 0,
+) -> Iterator[pa.Table]:
+    """Yield the demo's events, one Arrow table per batch of people.
+
+    ``customers`` people (shoppers, guests, B2B contacts and ad audiences of the two brands)
+    over the 365 days ending on ``end`` (Europe/Rome days). Tables have the columns of
+    :data:`journeylens.schema.EVENT_SCHEMA` with ``explicit_channel`` in place of ``channel``
+    (set on offline touchpoints only; the store derives the rest from the context), as
+    :func:`journeylens.events.store.append_events` takes them; with ``designed_channel`` they
+    have ``channel`` instead: the channel each touchpoint was designed to land in. Rows are
+    ordered by person, then time. ``first_batch`` skips the batches before it (to split a
+    large run across processes).
+
+    >>> tables = list(generate_events(50, seed=1))
+    >>> tables[0].num_rows > 500, tables[0].column_names[:3]
+    (True, ['event_id', 'type', 'event'])
+    """
+    if customers < 1:
+        raise ConfigError("customers: must be at least 1", field="customers")
+    world = make_world(window(end))
+    batches = -(-customers // CUSTOMERS_PER_BATCH)
+    for index in range(batches):
+        first = index * CUSTOMERS_PER_BATCH
+        size = min(CUSTOMERS_PER_BATCH, customers - first)
+        if index < first_batch:
+            continue
+        yield generate_batch(seed, index, first, size, world, designed_channel=designed_channel)
+
+
+def generate_batch(
+    seed: int,
+    index: int,
+    first_person: int,
+    size: int,
+    world: World,
+    *,
+    designed_channel: bool = False,
+) -> pa.Table:
+    """The events of batch ``index``: ``size`` people from global index ``first_person``."""
+    rng = np.random.default_rng([seed, index])
+    people = make_people(rng, first_person, size)
+    intents = plan_intents(rng, people, world.win, world.profiles)
+    sessions = plan_sessions(rng, people, intents, world.win)
+    web = expand_sessions(rng, people, intents, sessions, world)
+    blocks: list[Block] = [web.block]
+    blocks += crm_sync(rng, people, world)
+    offline, offline_conv = offline_events(rng, people, intents, world)
+    blocks += offline
+    success = ~web.result_error
+    conv = Conversions(
+        person=np.concatenate([web.result_person[success], offline_conv.person]),
+        intent=np.concatenate([web.result_intent[success], offline_conv.intent]),
+        ts=np.concatenate([web.result_ts[success], offline_conv.ts]),
+        mode=np.concatenate([intents.mode[web.result_intent[success]], offline_conv.mode]),
+        error=np.concatenate([web.result_retry[success], offline_conv.error]),
+    )
+    stay_blocks, check_out = stays(rng, people, intents, conv, world)
+    blocks += stay_blocks
+    blocks.append(crm_new_customers(rng, people, conv, world))
+    attempts = Attempts(web.result_person, web.result_intent, web.result_ts,
+                        web.result_device, web.result_error)
+    blocks += aftercare(rng, people, intents, conv, attempts, check_out, world)
+    mail, clicks = emails(rng, people, conv, world)
+    blocks += mail
+    blocks.append(expand_sessions(rng, people, intents, clicks, world, identify=False).block)
+    blocks.append(ads(rng, people, intents, world))
+    blocks.append(social(rng, people, intents, world))
+    blocks.append(data_provider(rng, people, world))
+    table, _ = assemble(
+        blocks, start_us=world.win.start_us, end_us=world.win.end_us,
+        id_prefix=f"demo-{seed}-{index}-", first_number=0, import_id=f"demo-seed-{seed}",
+        rng=rng, designed_channel=designed_channel,
+    )
+    return table
