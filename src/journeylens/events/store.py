@@ -12,8 +12,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -27,6 +29,7 @@ from journeylens.sql import create_table, render
 __all__ = [
     "IMPORT_COLUMNS",
     "SOURCE_COLUMNS",
+    "STAGED_SCHEMA",
     "AppendResult",
     "append_events",
     "migrate",
@@ -95,9 +98,11 @@ class AppendResult:
 
 
 _NAMES = ", ".join(f'"{c.name}"' for c in EVENT_COLUMNS)
-_STAGED_SCHEMA = pa.schema(
+STAGED_SCHEMA: pa.Schema = pa.schema(
     [pa.field("explicit_channel", pa.string()) if f.name == "channel" else f for f in EVENT_SCHEMA]
 )
+"""A batch whose channel is still to be derived: ``explicit_channel`` in place of ``channel``."""
+_STAGED_SCHEMA = STAGED_SCHEMA
 
 
 def append_events(
@@ -109,44 +114,57 @@ def append_events(
     ignored, types are cast); when it has ``explicit_channel`` instead of ``channel``, the
     channel is derived by :func:`journeylens.events.channels.channel_expression`. Ids repeated
     inside the batch are stored once (first row wins).
+
+    Cost: the ids already stored are found with one semi join of the batch against ``events``
+    (skipped while the store is empty), ids repeated in the batch with one count in Arrow; the
+    insert then filters on those (usually empty) sets instead of joining ``events`` again.
     """
     if "channel" in batch.column_names:
         batch = batch.select([c.name for c in EVENT_COLUMNS]).cast(EVENT_SCHEMA)
         channel_sql = '"channel"'
     else:
-        batch = batch.select(_STAGED_SCHEMA.names).cast(_STAGED_SCHEMA)
+        batch = batch.select(STAGED_SCHEMA.names).cast(STAGED_SCHEMA)
         channel_sql = render(channel_expression(channel_rules), "duckdb")
     select_list = _NAMES.replace('"channel"', f'{channel_sql} AS "channel"')
     n = batch.num_rows
     if n == 0:
         return AppendResult(0, 0)
     unique_ids = pc.count_distinct(batch["event_id"]).as_py()
-    if unique_ids < n:
-        batch = batch.append_column("_row", pa.array(range(n), pa.int64()))
+    repeated = unique_ids < n
+    if repeated:
+        batch = batch.append_column("_row", pa.array(np.arange(n, dtype=np.int64)))
+    conditions: list[str] = []
+    duplicate_ids: list[str] = []
     with engine.registered("_jl_batch", batch):
-        if unique_ids < n:
-            source = (
-                f"(SELECT {select_list} FROM _jl_batch "
-                "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY _row) = 1)"
+        seen = pa.table({"event_id": pa.array([], pa.string())})
+        if engine.scalar("SELECT EXISTS (SELECT 1 FROM events)"):
+            seen = engine.arrow(
+                "SELECT DISTINCT b.event_id FROM _jl_batch b "
+                "SEMI JOIN events e ON e.event_id = b.event_id"
             )
-        else:
-            source = f"(SELECT {select_list} FROM _jl_batch)"
-        duplicate_ids = [
-            r["event_id"]
-            for r in engine.rows(
-                f"SELECT DISTINCT b.event_id FROM _jl_batch b "
-                f"WHERE b.event_id IN (SELECT event_id FROM _jl_batch GROUP BY 1 HAVING count(*) > 1) "
-                f"OR b.event_id IN (SELECT e.event_id FROM events e SEMI JOIN _jl_batch x "
-                f"ON e.event_id = x.event_id) LIMIT 100"
+        duplicate_ids += seen["event_id"].to_pylist()[:100]
+        with ExitStack() as stack:
+            if seen.num_rows:
+                stack.enter_context(engine.registered("_jl_seen", seen))
+                conditions.append("s.event_id NOT IN (SELECT event_id FROM _jl_seen)")
+            if repeated:
+                firsts = engine.arrow(
+                    "SELECT event_id, min(_row) AS first_row FROM _jl_batch "
+                    "GROUP BY event_id HAVING count(*) > 1"
+                )
+                duplicate_ids += firsts["event_id"].to_pylist()[: 100 - len(duplicate_ids)]
+                stack.enter_context(engine.registered("_jl_firsts", firsts))
+                conditions.append(
+                    "NOT EXISTS (SELECT 1 FROM _jl_firsts f "
+                    "WHERE f.event_id = s.event_id AND f.first_row <> s._row)"
+                )
+            where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+            engine.execute(
+                f"INSERT INTO events ({_NAMES}) SELECT {select_list} FROM _jl_batch s{where}"
             )
-        ]
-        before = engine.scalar("SELECT count(*) FROM events")
-        engine.execute(
-            f"INSERT INTO events ({_NAMES}) SELECT {_NAMES} FROM {source} s "
-            "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id)"
-        )
-        stored = engine.scalar("SELECT count(*) FROM events") - before
-    return AppendResult(stored=stored, duplicates=n - stored, duplicate_ids=duplicate_ids)
+    stored = unique_ids - seen.num_rows
+    unique_dups = list(dict.fromkeys(duplicate_ids))[:100]
+    return AppendResult(stored=stored, duplicates=n - stored, duplicate_ids=unique_dups)
 
 
 def register_source(

@@ -1,0 +1,348 @@
+"""Readers of tabular files as Arrow record batches with their data-row numbers, and the
+rejects file.
+
+* CSV: pyarrow's streaming reader, every column read as text (conversions happen in SQL), in
+  the mapping's encoding, delimiter and quote. Rows with the wrong number of fields are set
+  aside with their row number; text that is not valid in the encoding stops the import with
+  the row, column and byte at fault.
+* Parquet: ``iter_batches`` over the typed columns.
+
+Row numbers are 1-based data rows (the header is not counted), as a spreadsheet user counts
+them below the header.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from journeylens.errors import InputError, RecordError
+from journeylens.events.mapping import FileOptions
+
+__all__ = ["CsvDialect", "RejectsWriter", "TableReader", "open_table"]
+
+CSV_BLOCK: Final = 32 << 20
+PARQUET_BATCH: Final = 1 << 20
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    delimiter: str = ","
+    quote: str = '"'
+    encoding: str = "utf-8"
+
+
+@dataclass(frozen=True)
+class InvalidRow:
+    row: int
+    text: str
+    expected: int
+    actual: int
+
+
+class TableReader(Protocol):
+    schema: pa.Schema
+    total_rows: int | None
+    rejects_options: CsvDialect
+
+    def batches(self) -> Iterator[tuple[pa.RecordBatch, pa.Array]]: ...
+
+    def take_invalid(self) -> list[InvalidRow]: ...
+
+    def __enter__(self) -> TableReader: ...
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+def open_table(path: Path, fmt: str, options: FileOptions | None) -> TableReader:
+    if fmt == "parquet":
+        return ParquetReader(path)
+    return CsvReader(path, options or FileOptions())
+
+
+class ParquetReader:
+    def __init__(self, path: Path) -> None:
+        try:
+            self._file = pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(
+                f"{path.name} is not a readable Parquet file: {exc}", file=str(path)
+            ) from exc
+        self.schema = self._file.schema_arrow
+        self.total_rows: int | None = self._file.metadata.num_rows
+        self.rejects_options = CsvDialect()
+
+    def batches(self) -> Iterator[tuple[pa.RecordBatch, pa.Array]]:
+        done = 0
+        for batch in self._file.iter_batches(batch_size=PARQUET_BATCH):
+            n = batch.num_rows
+            yield batch, pa.array(np.arange(done + 1, done + n + 1, dtype=np.int64))
+            done += n
+
+    def take_invalid(self) -> list[InvalidRow]:
+        return []
+
+    def __enter__(self) -> ParquetReader:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._file.close()
+
+
+class CsvReader:
+    def __init__(self, path: Path, options: FileOptions) -> None:
+        self.path = path
+        self.options = options
+        self.total_rows: int | None = None
+        self.rejects_options = CsvDialect(options.delimiter, options.quote, options.encoding)
+        names = self._header()
+        self.schema = pa.schema([pa.field(n, pa.string()) for n in names])
+        self._invalid: list[InvalidRow] = []
+        self._skipped: list[int] = []
+        self._reader: Any = None
+
+    def _header(self) -> list[str]:
+        opts = self.options
+        with self.path.open("rb") as raw:
+            text = io.TextIOWrapper(raw, encoding=opts.encoding, newline="")
+            rows = csv.reader(text, delimiter=opts.delimiter, quotechar=opts.quote)
+            try:
+                for _ in range(opts.skip_rows):
+                    next(rows, None)
+                header = next(rows, None)
+            except UnicodeDecodeError:
+                raise self._encoding_error() from None
+            except csv.Error as exc:
+                raise InputError(
+                    f"{self.path.name}: cannot read the header: {exc}", file=str(self.path)
+                ) from None
+        if not header or not any(name.strip() for name in header):
+            raise InputError(
+                f"{self.path.name} is empty: no header and no rows to import", file=str(self.path)
+            )
+        header[0] = header[0].lstrip("\ufeff")
+        seen: set[str] = set()
+        for name in header:
+            if name in seen:
+                raise InputError(
+                    f"{self.path.name}: the header names the column {name!r} twice; "
+                    "rename one of them",
+                    file=str(self.path),
+                )
+            seen.add(name)
+        return header
+
+    def _open(self) -> Any:
+        opts = self.options
+        names = self.schema.names
+        try:
+            return pcsv.open_csv(
+                self.path,
+                read_options=pcsv.ReadOptions(
+                    use_threads=False,
+                    block_size=CSV_BLOCK,
+                    column_names=names,
+                    skip_rows=opts.skip_rows + 1,
+                    encoding=opts.encoding,
+                ),
+                parse_options=pcsv.ParseOptions(
+                    delimiter=opts.delimiter,
+                    quote_char=opts.quote,
+                    newlines_in_values=True,
+                    invalid_row_handler=self._on_invalid,
+                ),
+                convert_options=pcsv.ConvertOptions(
+                    column_types={n: pa.string() for n in names},
+                    null_values=list(opts.null_values),
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
+                ),
+            )
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise self._read_error(exc) from None
+
+    def _on_invalid(self, row: Any) -> str:
+        number = (row.number or 0) - self.options.skip_rows - 1
+        self._invalid.append(InvalidRow(number, row.text, row.expected_columns, row.actual_columns))
+        self._skipped.append(number)
+        return "skip"
+
+    def take_invalid(self) -> list[InvalidRow]:
+        out, self._invalid = self._invalid, []
+        return out
+
+    def batches(self) -> Iterator[tuple[pa.RecordBatch, pa.Array]]:
+        if self._reader is None:
+            self._reader = self._open()
+        valid = 0
+        while True:
+            try:
+                batch = self._reader.read_next_batch()
+            except StopIteration:
+                return
+            except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+                raise self._read_error(exc) from None
+            n = batch.num_rows
+            positions = np.arange(valid + 1, valid + n + 1, dtype=np.int64)
+            valid += n
+            if self._skipped:
+                # the j-th good row is data row j + (number of set-aside rows before it)
+                skipped = np.sort(np.asarray(self._skipped, dtype=np.int64))
+                before = skipped - np.arange(len(skipped))
+                positions = positions + np.searchsorted(before, positions, side="right")
+            yield batch, pa.array(positions)
+
+    def _read_error(self, exc: BaseException) -> InputError:
+        text = str(exc)
+        if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "decode" in text.lower():
+            return self._encoding_error()
+        if "Empty CSV file" in text:
+            return InputError(
+                f"{self.path.name} is empty: no header and no rows to import", file=str(self.path)
+            )
+        return InputError(f"{self.path.name}: cannot read the CSV: {text}", file=str(self.path))
+
+    def _encoding_error(self) -> RecordError:
+        """Find the first byte that is not valid in the encoding; name its row and column."""
+        opts = self.options
+        offset, byte = _first_bad_byte(self.path, opts.encoding)
+        with self.path.open("rb") as fh:
+            prefix = fh.read(offset).decode(opts.encoding)
+        lines = prefix.splitlines(keepends=True)
+        body = "".join(lines[opts.skip_rows :])
+        records = list(
+            csv.reader(
+                io.StringIO(body, newline=""), delimiter=opts.delimiter, quotechar=opts.quote
+            )
+        )
+        header = self.schema.names if hasattr(self, "schema") else []
+        at_start = body == "" or body.endswith(("\n", "\r"))
+        if at_start:
+            row, column_index = len(records), 0
+        else:
+            row, column_index = len(records) - 1, max(len(records[-1]) - 1, 0)
+        where = "header" if row <= 0 else f"row {row}"
+        column = header[column_index] if 0 <= column_index < len(header) and row > 0 else "(header)"
+        hint = (
+            "the file is probably in Windows-1252 (as Excel saves CSV in Italy): add "
+            "encoding: cp1252 under file: in the mapping"
+            if opts.encoding.replace("_", "-") in ("utf-8", "utf8")
+            else "check encoding under file: in the mapping"
+        )
+        return RecordError(
+            f"{self.path.name} {where}, {column}: not valid {opts.encoding} (byte "
+            f"0x{byte:02x} at byte {offset + 1} of the file); {hint}",
+            row=row if row > 0 else None,
+            field=column,
+            value=f"0x{byte:02x}",
+            file=str(self.path),
+        )
+
+    def __enter__(self) -> CsvReader:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._reader is not None:
+            with contextlib.suppress(Exception):
+                self._reader.close()
+
+
+def _first_bad_byte(path: Path, encoding: str) -> tuple[int, int]:
+    """Offset (0-based) and value of the first byte that does not decode."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    done = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                # the decoder may hold back a partial sequence from the previous chunk
+                pending = len(decoder.getstate()[0]) if exc.start == 0 else 0
+                offset = done + exc.start - pending
+                fh.seek(offset)
+                return offset, fh.read(1)[0]
+            done += len(chunk)
+    return done, 0
+
+
+class RejectsWriter:
+    """The rejects file: the bad rows as read, with an ``error`` column, written on demand."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.written = 0
+        self._fh: Any = None
+        self._writer: Any = None
+
+    def _start(self, header: list[str], dialect: CsvDialect) -> None:
+        if self._fh is None:
+            self._fh = self.path.open("w", encoding=dialect.encoding, errors="replace", newline="")
+            self._writer = csv.writer(
+                self._fh, delimiter=dialect.delimiter, quotechar=dialect.quote
+            )
+            self._writer.writerow(header)
+            self._width = len(header)
+
+    @staticmethod
+    def _error_column(names: list[str]) -> str:
+        return "error" if "error" not in names else "import_error"
+
+    def write_table(
+        self, rows: pa.Table, errors: pa.ChunkedArray | pa.Array, dialect: CsvDialect
+    ) -> None:
+        names = rows.column_names
+        self._start([*names, self._error_column(names)], dialect)
+        for values, error in zip(rows.to_pylist(), errors.to_pylist(), strict=True):
+            self._writer.writerow([_cell(values[n]) for n in names] + [error])
+            self.written += 1
+
+    def write_invalid(
+        self, names: list[str], row: InvalidRow, error: str, dialect: CsvDialect
+    ) -> None:
+        self._start([*names, self._error_column(names)], dialect)
+        fields = row.text.split(dialect.delimiter)
+        width = len(names)
+        if len(fields) > width:
+            fields = [*fields[: width - 1], dialect.delimiter.join(fields[width - 1 :])]
+        fields += [""] * (width - len(fields))
+        self._writer.writerow([*fields, error])
+        self.written += 1
+
+    def write_line(self, number: int, line: str, error: str) -> None:
+        self._start(["row", "line", "error"], CsvDialect())
+        self._writer.writerow([number, line, error])
+        self.written += 1
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+
+    def discard(self) -> None:
+        """Remove a rejects file of an import that failed."""
+        if self._fh is not None:
+            self._fh.close()
+            self.path.unlink(missing_ok=True)
+            self._fh = None
+            self.written = 0
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else value
