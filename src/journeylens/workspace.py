@@ -38,6 +38,7 @@ from journeylens.events.messages import MessageDefaults, normalise_message
 from journeylens.events.report import OnError, WriteReport
 from journeylens.events.store import append_events, migrate, register_source
 from journeylens.schema import DATA_PARTIES
+from journeylens.stages.api import Stages
 
 __all__ = ["Summary", "Workspace", "WriteReport", "create_workspace", "open_workspace"]
 
@@ -75,6 +76,8 @@ class Workspace:
         self.path = path
         self.config = config
         self.engine = engine
+        self.stages = Stages(engine, config)
+        """Journey models: stage assignment and stage analytics (docs/stages.md)."""
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:

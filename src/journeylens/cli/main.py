@@ -89,11 +89,12 @@ def root(
 
 
 def _register() -> None:
-    from journeylens.cli import customers, data, demo
+    from journeylens.cli import customers, data, demo, stages
 
     data.register(app)
     customers.register(app)
     demo.register(app)
+    stages.register(app)
 
 
 _register()

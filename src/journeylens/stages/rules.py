@@ -121,7 +121,7 @@ def parse_condition(text: Any, path: str) -> Condition:
     if not isinstance(text, str):
         raise RuleError(path, f"expected a condition such as 'rating >= 4', got {text!r}")
     match = _CONDITION.match(text)
-    if not match:
+    if not match or match["value"][:1] in "<>=!":
         raise RuleError(path, f"cannot read condition {text!r}; write NAME OP VALUE with OP one "
                               f"of {', '.join(OPERATORS)} (e.g. 'score >= 9')")
     op = {"==": "=", "not in": "not_in"}.get(match["op"], match["op"])
