@@ -73,9 +73,15 @@ _SUFFIXES: Final = {
 
 def detect_format(path: Path, mapping: Mapping | None) -> str:
     """``csv``, ``parquet`` or ``jsonl``: the mapping's ``file.format``, else the extension."""
-    if mapping is not None and mapping.file.format:
-        return mapping.file.format
     fmt = _SUFFIXES.get(path.suffix.lower())
+    if mapping is not None and mapping.file.format:
+        if fmt is not None and fmt != mapping.file.format:
+            raise InputError(
+                f"{mapping.name}: file.format is {mapping.file.format}, but {path.name} is a "
+                f"{path.suffix} file ({fmt}); use a mapping made for {fmt} files",
+                file=str(path),
+            )
+        return mapping.file.format
     if fmt is None:
         raise InputError(
             f"{path.name}: cannot tell the format from the extension {path.suffix!r}; name it "

@@ -118,20 +118,32 @@ class CsvReader:
         self._reader: Any = None
 
     def _header(self) -> list[str]:
+        """The column names: the first record after ``skip_rows`` lines, decoded line by line
+        (so that a bad byte further down is reported on its own row, not on the header)."""
         opts = self.options
+        header: list[str] | None = None
         with self.path.open("rb") as raw:
-            text = io.TextIOWrapper(raw, encoding=opts.encoding, newline="")
-            rows = csv.reader(text, delimiter=opts.delimiter, quotechar=opts.quote)
-            try:
-                for _ in range(opts.skip_rows):
-                    next(rows, None)
-                header = next(rows, None)
-            except UnicodeDecodeError:
-                raise self._encoding_error() from None
-            except csv.Error as exc:
-                raise InputError(
-                    f"{self.path.name}: cannot read the header: {exc}", file=str(self.path)
-                ) from None
+            for _ in range(opts.skip_rows):
+                raw.readline()
+            text = ""
+            while line := raw.readline():
+                try:
+                    text += line.decode(opts.encoding)
+                except UnicodeDecodeError:
+                    raise self._encoding_error() from None
+                if text.count(opts.quote) % 2 == 0:
+                    break
+        try:
+            header = next(
+                csv.reader(
+                    io.StringIO(text, newline=""), delimiter=opts.delimiter, quotechar=opts.quote
+                ),
+                None,
+            )
+        except csv.Error as exc:
+            raise InputError(
+                f"{self.path.name}: cannot read the header: {exc}", file=str(self.path)
+            ) from None
         if not header or not any(name.strip() for name in header):
             raise InputError(
                 f"{self.path.name} is empty: no header and no rows to import", file=str(self.path)
@@ -231,7 +243,7 @@ class CsvReader:
                 io.StringIO(body, newline=""), delimiter=opts.delimiter, quotechar=opts.quote
             )
         )
-        header = self.schema.names if hasattr(self, "schema") else []
+        header = self.schema.names if getattr(self, "schema", None) is not None else []
         at_start = body == "" or body.endswith(("\n", "\r"))
         if at_start:
             row, column_index = len(records), 0

@@ -435,7 +435,9 @@ class _Reader:
             if nested and is_group:
                 out[str(name)] = self.object_specs(sub, sub_key, nested=False)
             else:
-                out[str(name)] = self.spec(sub, sub_key, value_first=False, types=True)
+                out[str(name)] = self.spec(
+                    sub, sub_key, value_first=False, types=True, template=True
+                )
         return out
 
     def file_options(self, value: Any) -> FileOptions:
@@ -510,7 +512,7 @@ def parse_mapping(raw: Any, *, name: str = "mapping", path: str | None = None) -
         return (
             None
             if value is None
-            else r.spec(value, f"events.{key}", value_first=False, template=key == "id")
+            else r.spec(value, f"events.{key}", value_first=False, template=True)
         )
 
     def val_spec(key: str) -> FieldSpec | None:
@@ -533,6 +535,12 @@ def parse_mapping(raw: Any, *, name: str = "mapping", path: str | None = None) -
         code = str(currency.value)
         if len(code) != 3 or not code.isalpha():
             raise r.fail("events.currency", f"{code!r} is not a 3-letter currency code (EUR)")
+    revenue, cost = col_spec("revenue"), col_spec("cost")
+    if (revenue is not None or cost is not None) and currency is None:
+        raise r.fail(
+            "events.currency",
+            "required when revenue or cost is given (a code such as EUR, or {column: ...})",
+        )
     user, anonymous = col_spec("user_id"), col_spec("anonymous_id")
     if user is None and anonymous is None:
         raise r.fail("events.user_id", "required: give user_id or anonymous_id (or both)")

@@ -34,7 +34,8 @@ MAX_ID: Final = 100
 _MONEY = f"DECIMAL(18, {MONEY_SCALE})"
 _TRUE = ("true", "t", "yes", "y", "1", "si", "sì", "vero", "x")
 _FALSE = ("false", "f", "no", "n", "0", "falso")
-_OFFSET_RE = r"([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+_OFFSET_RE = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)? ?([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+"""A time followed by a UTC offset: such a timestamp ignores the mapping's time zone."""
 _TS_MIN, _TS_MAX = "1900-01-01", "2200-01-01"
 
 
@@ -348,6 +349,12 @@ class _Builder:
         return text
 
     def typed(self, spec: FieldSpec) -> exp.Expression:
+        if spec.type == "string" and spec.column is not None and spec.values is None:
+            t = self.kind(spec.column)
+            if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
+                return self.raw(spec.column)  # a typed column keeps its JSON type
+            if pa.types.is_decimal(t):
+                return _cast(self.raw(spec.column), "DOUBLE", safe=False)
         if spec.type == "string" or not spec.columns or spec.template is not None:
             return self.field(spec)
         if spec.type == "number":
@@ -374,7 +381,7 @@ class _Builder:
                 args.append(self.typed(spec))
         built = _fn("json_object", *args)
         if base is None:
-            return built
+            return _fn("json_strip_nulls", built)
         return _fn("json_merge_patch", exp.Coalesce(this=base, expressions=[_s("{}")]), built)
 
 
@@ -413,7 +420,8 @@ def compile_mapping(
             if c != "_row"
         ]
         row_text = _fn("concat_ws", _fn("chr", exp.Literal.number(31)), _s(m.source), *cells)
-        event_id = _cat(_s("h-"), exp.MD5(this=row_text))
+        b.level1["h0"] = _cat(_s("h-"), exp.MD5(this=row_text))
+        event_id = _ref("h0", "t")
     out["event_id"] = event_id
 
     # type and event name
