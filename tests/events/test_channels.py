@@ -38,6 +38,7 @@ from journeylens.events.channels import (
     unportable_construct,
 )
 from journeylens.events.messages import MessageDefaults, normalise_message
+from journeylens.events.store import append_events
 from journeylens.sql import render
 
 SITE = "https://www.hotellagoblu.it"
@@ -586,3 +587,35 @@ def test_channel_sql_agrees_with_the_reference(channel_sql: Any, batch: list[dic
         if got[f"b{i}"] != (expected := ref_channel(m, "website", PROPERTY_RULES))
     ]
     assert not mismatches, mismatches[:3]
+
+
+def test_explicit_channel_from_a_file_import_is_trimmed(workspace: Workspace) -> None:
+    """File imports build rows in SQL, without normalise_message: the SQL trims and respells."""
+    row = normalise_message({**track("purchase"), "messageId": "pos-1"}, MessageDefaults("pos"))
+    rows = [
+        {**row, "explicit_channel": "  store "},
+        {**row, "event_id": "pos-2", "explicit_channel": "   "},
+    ]
+    with workspace.engine.transaction():
+        append_events(workspace.engine, pa.Table.from_pylist(rows))
+    got = workspace.engine.rows("SELECT event_id, channel FROM events ORDER BY 1")
+    assert got == [
+        {"event_id": "pos-1", "channel": "Store"},
+        {"event_id": "pos-2", "channel": "Unassigned"},
+    ]
+
+
+def test_channels_md_documents_every_channel_and_site() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "channels.md").read_text(encoding="utf-8")
+    for name in CHANNELS:
+        assert f"\n| {name} |" in text, name
+    for title, sites in [
+        ("search", SEARCH_SITES),
+        ("social", SOCIAL_SITES),
+        ("video", VIDEO_SITES),
+        ("shopping", SHOPPING_SITES),
+    ]:
+        row = text.split(f"\n| {title} | ", 1)[1].split(" |\n", 1)[0]
+        assert row.split(", ") == list(sites), title
+    for prefix in WEBMAIL_PREFIXES + WEBMAIL_HOSTS:
+        assert f"`{prefix}`" in text

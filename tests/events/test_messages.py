@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,11 +17,13 @@ import pytest
 
 from journeylens import RecordError, Workspace
 from journeylens.events.messages import (
+    PURCHASE_EVENTS,
     MessageDefaults,
     message_hash_id,
     normalise_message,
     parse_timestamp,
 )
+from journeylens.schema import EVENT_COLUMNS, EVENT_TYPES
 
 WEB = MessageDefaults("website")
 TS = "2026-11-22T10:15:00Z"
@@ -382,8 +385,16 @@ def test_source_data_party_and_channel() -> None:
 
 
 def test_the_row_has_every_stored_column() -> None:
-    from journeylens.schema import EVENT_COLUMNS
-
     row = normalise_message(track(), WEB)
     expected = {c.name for c in EVENT_COLUMNS} - {"channel"} | {"explicit_channel"}
     assert set(row) == expected
+
+
+def test_events_md_documents_every_column_type_and_purchase_event() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "events.md").read_text(encoding="utf-8")
+    for column in EVENT_COLUMNS:
+        assert f"\n| `{column.name}` |" in text, column.name
+    for kind in EVENT_TYPES:
+        assert f"`{kind}`" in text, kind
+    for name in PURCHASE_EVENTS:
+        assert f"`{name}`" in text, name

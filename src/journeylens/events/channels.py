@@ -330,7 +330,7 @@ def channel_expression(rules: Sequence[ChannelRule] = ()) -> exp.Expression:
         "referrer_host": referrer_host,
     }
 
-    explicit = _blank_null(col("explicit_channel"))
+    explicit = _blank_null(exp.Trim(this=col("explicit_channel")))
     case = exp.Case().when(_present(explicit), _canonical(explicit), copy=False)
     for rule in rules:
         case = case.when(_user_rule(rule, fields), lit(rule.channel), copy=False)
