@@ -74,6 +74,9 @@ class IdentityConfig(_Strict):
     """Identifier values never used for linking (after normalisation), e.g. a shop's own email."""
     max_links: int = Field(default=50, ge=1)
     """An identifier seen with more than this many distinct user/anonymous ids links none."""
+    max_user_links: int = Field(default=500, ge=1)
+    """A user id seen with more than this many distinct anonymous ids links none (higher than
+    ``max_links``: one person collects many cookie ids over the years)."""
     hash_identifiers: bool = False
     """Store email, phone and custom identifiers as SHA-256 hashes in the identity tables."""
     phone_region: str = "IT"

@@ -18,8 +18,10 @@ from typing import Final
 import pyarrow as pa
 
 __all__ = [
+    "CUSTOMER_EVENT_COLUMNS",
     "DATA_PARTIES",
     "EVENT_COLUMNS",
+    "EVENT_NAME_COLUMNS",
     "EVENT_SCHEMA",
     "EVENT_TYPES",
     "MONEY_SCALE",
@@ -90,3 +92,26 @@ EVENT_SCHEMA: Final = pa.schema(
     [pa.field(c.name, c.arrow, nullable=c.nullable) for c in EVENT_COLUMNS]
 )
 """Arrow schema of a batch of canonical events, as the store's ``append`` takes it."""
+
+_EVENT = {c.name: c for c in EVENT_COLUMNS}
+
+CUSTOMER_EVENT_COLUMNS: Final[tuple[Column, ...]] = (
+    Column("customer_id", pa.string(), "VARCHAR", "the customer (see docs/identity.md)",
+           nullable=False),
+    _EVENT["ts"],
+    Column("seq", pa.int64(), "BIGINT", "1, 2, … per customer in (ts, event_id) order",
+           nullable=False),
+    *(_EVENT[n] for n in ("event_id", "type", "event")),
+    Column("event_code", pa.int32(), "INTEGER", "the event name's code in event_names",
+           nullable=False),
+    *(_EVENT[n] for n in ("channel", "source", "data_party", "revenue", "cost", "currency",
+                          "group_id", "properties", "user_id", "anonymous_id")),
+)
+"""``customer_events``: the events with their customer, clustered by (customer_id, ts, event_id).
+Written by identity resolution; funnels, paths and attribution scan it."""
+
+EVENT_NAME_COLUMNS: Final[tuple[Column, ...]] = (
+    Column("event_code", pa.int32(), "INTEGER", "dictionary code", nullable=False),
+    Column("event", pa.string(), "VARCHAR", "event name", nullable=False),
+)
+"""``event_names``: the dictionary of ``customer_events.event_code``."""

@@ -1,0 +1,185 @@
+"""One resolve: read new events (or all), relink, rewrite the affected customers.
+
+Incremental unless asked otherwise. A run is made full automatically when there is no identity
+state yet, when the settings that decide how identifiers are read (``identifiers``,
+``hash_identifiers``, ``phone_region``) changed, when the state was written by another layout
+version, or when events were deleted since the last run. The blocklist and the caps are applied
+on every run, so changing them needs no full run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Final
+
+from journeylens.config import IdentityConfig
+from journeylens.engines.base import Engine
+from journeylens.identity import extract, graph, materialise
+from journeylens.identity.results import ResolveResult
+from journeylens.identity.tables import create_tables, drop_tables
+
+__all__ = ["STATE_VERSION", "resolve", "stored_config"]
+
+logger = logging.getLogger("journeylens.identity")
+
+STATE_VERSION: Final = "1"
+MAX_WARNINGS: Final = 10
+_TEMP: Final = (
+    "_idb_counts", "_idb_events", "_idb_occ", "_idb_tid", "_idb_mention", "_idb_sig",
+    "_idb_link", "_idb_latest", "_g_rep", "_g_map", "_g_sigmap", "_g_changed",
+    "_g_sigchanged", "_g_affected", "_ce_redo",
+)
+
+
+def _read_fingerprint(config: IdentityConfig) -> str:
+    return json.dumps(
+        [list(config.identifiers), config.hash_identifiers, config.phone_region]
+    )
+
+
+def _meta(engine: Engine) -> dict[str, str]:
+    if not engine.table_exists("_identity_meta"):
+        return {}
+    return {r["key"]: r["value"] for r in engine.rows("SELECT key, value FROM _identity_meta")}
+
+
+def stored_config(engine: Engine) -> IdentityConfig | None:
+    """The settings of the last resolve (lookups normalise keys with them)."""
+    raw = _meta(engine).get("config")
+    return IdentityConfig.model_validate_json(raw) if raw else None
+
+
+def _full_reason(meta: dict[str, str], config: IdentityConfig, full: bool) -> str | None:
+    if full:
+        return "requested"
+    if not meta:
+        return "first run"
+    if meta.get("state_version") != STATE_VERSION:
+        return "identity tables written by another journeylens version"
+    if meta.get("read") != _read_fingerprint(config):
+        return "identifier settings changed"
+    return None
+
+
+def resolve(engine: Engine, config: IdentityConfig, *, full: bool = False) -> ResolveResult:
+    """Link identifiers into customers and (re)build profiles, accounts and customer_events.
+
+    See :mod:`journeylens.identity` for the rules. Runs in one transaction: a failure leaves the
+    previous state untouched.
+    """
+    started = time.perf_counter()
+    try:
+        with engine.transaction():
+            result = _run(engine, config, full=full, started=started)
+    finally:
+        for name in _TEMP:
+            engine.execute(f"DROP TABLE IF EXISTS {name}")
+        engine.execute("DROP VIEW IF EXISTS _idb_src")
+    for message in result.warnings:
+        logger.warning(message)
+    return result
+
+
+def _run(engine: Engine, config: IdentityConfig, *, full: bool, started: float) -> ResolveResult:
+    meta = _meta(engine)
+    reason = _full_reason(meta, config, full)
+    read = 0
+    if reason is None:
+        create_tables(engine)
+        read = extract.select_batch(engine, full=False)
+        if extract.deleted_imports(engine):
+            reason = "events were deleted since the last run"
+    is_full = reason is not None
+    if is_full:
+        drop_tables(engine)
+        create_tables(engine)
+        read = extract.select_batch(engine, full=True)
+    guard = config.model_dump_json(include={"blocklist", "max_links", "max_user_links"})
+    if not is_full and read == 0 and meta.get("guard") == guard:
+        return _summary(engine, "incremental", False, 0, 0, started)
+    extract.extract_batch(engine, config)
+    graph.link(engine, config, full=is_full)
+    if not is_full:
+        engine.execute(
+            "INSERT INTO _g_affected SELECT DISTINCT s.customer_id FROM _idb_sig b "
+            "JOIN _identity_sigs s USING (user_id, anonymous_id) "
+            "WHERE s.customer_id NOT IN (SELECT customer_id FROM _g_affected)"
+        )
+    unsorted = materialise.customer_events(
+        engine, full=is_full, unsorted=int(meta.get("unsorted", "0") or 0)
+    )
+    materialise.members(engine, full=is_full)
+    materialise.profiles(engine, full=is_full)
+    materialise.accounts(engine)
+    affected = int(
+        engine.scalar("SELECT count(*) FROM customer_profiles")
+        if is_full
+        else engine.scalar(
+            "SELECT count(*) FROM customer_profiles "
+            "WHERE customer_id IN (SELECT customer_id FROM _g_affected)"
+        )
+    )
+    _write_meta(engine, {
+        "state_version": STATE_VERSION,
+        "read": _read_fingerprint(config),
+        "guard": guard,
+        "config": config.model_dump_json(),
+        "unsorted": str(unsorted),
+    })
+    return _summary(engine, reason or "incremental", is_full, read, affected, started)
+
+
+def _write_meta(engine: Engine, values: dict[str, str]) -> None:
+    engine.execute("DELETE FROM _identity_meta")
+    for key, value in values.items():
+        engine.execute("INSERT INTO _identity_meta VALUES (?, ?)", [key, value])
+    engine.execute(
+        "INSERT INTO _identity_meta VALUES ('resolved_at', strftime(now(), '%Y-%m-%dT%H:%M:%SZ'))"
+    )
+
+
+def _warnings(engine: Engine) -> tuple[str, ...]:
+    rows = engine.rows(
+        "SELECT kind, value, degree, count(*) OVER () AS total FROM _identity_nodes "
+        "WHERE quarantine = 'max_links' ORDER BY degree DESC, kind, value LIMIT ?",
+        [MAX_WARNINGS],
+    )
+    messages = [
+        f"{r['kind']} {r['value']!r} appears with {r['degree']} distinct user/anonymous ids, "
+        "more than the cap: it links none of them (see identity_quarantine)"
+        for r in rows
+    ]
+    if rows and rows[0]["total"] > len(rows):
+        messages.append(f"… and {rows[0]['total'] - len(rows)} more quarantined identifiers")
+    return tuple(messages)
+
+
+def _summary(
+    engine: Engine, reason: str, full: bool, read: int, affected: int, started: float
+) -> ResolveResult:
+    counts = engine.rows(
+        "SELECT (SELECT count(*) FROM customer_events) AS events, "
+        "(SELECT count(*) FROM customer_profiles) AS customers, "
+        "(SELECT count(*) FROM customer_profiles WHERE is_identified) AS identified, "
+        "(SELECT count(*) FROM _identity_nodes WHERE customer_id IS NOT NULL) AS identifiers, "
+        "(SELECT count(*) FROM _identity_links WHERE used) AS links, "
+        "(SELECT count(*) FROM accounts) AS accounts, "
+        "(SELECT count(*) FROM _identity_nodes WHERE quarantine IS NOT NULL) AS quarantined"
+    )[0]
+    return ResolveResult(
+        full=full,
+        reason=reason,
+        events_read=read,
+        events=counts["events"],
+        customers=counts["customers"],
+        identified_customers=counts["identified"],
+        identifiers=counts["identifiers"],
+        links=counts["links"],
+        accounts=counts["accounts"],
+        quarantined=counts["quarantined"],
+        affected_customers=affected,
+        seconds=round(time.perf_counter() - started, 3),
+        warnings=_warnings(engine),
+    )
