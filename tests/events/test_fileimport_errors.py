@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from journeylens import InputError, MappingError, RecordError, Workspace
-from tests.events.conftest import Writer
+
 
 ORDERS_MAPPING = """\
 source: shop
@@ -22,6 +23,7 @@ events:
   currency: EUR
 """
 HEADER = "numero;data;cliente;totale\n"
+Writer = Callable[..., Path]
 
 
 def orders(write: Writer, *rows: str, name: str = "ordini.csv") -> tuple[Path, Path]:

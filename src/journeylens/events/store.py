@@ -115,8 +115,8 @@ def append_events(
     channel is derived by :func:`journeylens.events.channels.channel_expression`. Ids repeated
     inside the batch are stored once (first row wins).
 
-    Cost: the ids already stored are found with one semi join of the batch against ``events``
-    (skipped while the store is empty), ids repeated in the batch with one count in Arrow; the
+    Cost: ids repeated in the batch are found with one hash aggregate, the ids already stored
+    with one semi join of the batch against ``events`` (skipped while the store is empty); the
     insert then filters on those (usually empty) sets instead of joining ``events`` again.
     """
     if "channel" in batch.column_names:
@@ -129,13 +129,16 @@ def append_events(
     n = batch.num_rows
     if n == 0:
         return AppendResult(0, 0)
-    unique_ids = pc.count_distinct(batch["event_id"]).as_py()
-    repeated = unique_ids < n
-    if repeated:
-        batch = batch.append_column("_row", pa.array(np.arange(n, dtype=np.int64)))
+    batch = batch.append_column("_row", pa.array(np.arange(n, dtype=np.int64)))
     conditions: list[str] = []
     duplicate_ids: list[str] = []
     with engine.registered("_jl_batch", batch):
+        # ids repeated inside the batch (usually none): one parallel hash aggregate in DuckDB
+        firsts = engine.arrow(
+            "SELECT event_id, min(_row) AS first_row, count(*) AS n FROM _jl_batch "
+            "GROUP BY event_id HAVING count(*) > 1"
+        )
+        unique_ids = n - (pc.sum(firsts["n"]).as_py() or 0) + firsts.num_rows
         seen = pa.table({"event_id": pa.array([], pa.string())})
         if engine.scalar("SELECT EXISTS (SELECT 1 FROM events)"):
             seen = engine.arrow(
@@ -143,16 +146,12 @@ def append_events(
                 "SEMI JOIN events e ON e.event_id = b.event_id"
             )
         duplicate_ids += seen["event_id"].to_pylist()[:100]
+        duplicate_ids += firsts["event_id"].to_pylist()[:100]
         with ExitStack() as stack:
             if seen.num_rows:
                 stack.enter_context(engine.registered("_jl_seen", seen))
                 conditions.append("s.event_id NOT IN (SELECT event_id FROM _jl_seen)")
-            if repeated:
-                firsts = engine.arrow(
-                    "SELECT event_id, min(_row) AS first_row FROM _jl_batch "
-                    "GROUP BY event_id HAVING count(*) > 1"
-                )
-                duplicate_ids += firsts["event_id"].to_pylist()[: 100 - len(duplicate_ids)]
+            if firsts.num_rows:
                 stack.enter_context(engine.registered("_jl_firsts", firsts))
                 conditions.append(
                     "NOT EXISTS (SELECT 1 FROM _jl_firsts f "
