@@ -54,6 +54,7 @@ class Block:
     """Ten-thousandths of the currency; -1 where absent."""
     cost: np.ndarray | None = None
     currency: np.ndarray | None = None
+    """Code into CURRENCIES of ``properties.currency`` (0 where the properties have none)."""
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -148,7 +149,6 @@ def assemble(
     cost = _numbers(blocks, "cost", -1)[order]
     currency = _numbers(blocks, "currency", 0)[order]
     ts = ts[order]
-    currency = np.where((revenue >= 0) | (cost >= 0), np.maximum(currency, 0), 0)
     currency = np.where(((revenue >= 0) | (cost >= 0)) & (currency == 0), EUR, currency)
     delay = rng.integers(80_000, 2_500_000, n)
     stamps = pa.array(ts, pa.timestamp("us"))

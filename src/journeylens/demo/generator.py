@@ -1,8 +1,9 @@
 """The demo generator: people in batches → canonical event tables.
 
 Every batch of :data:`CUSTOMERS_PER_BATCH` people has its own random stream, seeded by
-``(seed, batch number)``: the same seed gives the same events, and a smaller run is a prefix of a
-larger one (its people and events are the first ones of the larger run, ids included).
+``(seed, batch number)``: the same seed gives the same events, and runs with the same seed share
+their full batches (10,000 people are the 5,000 of a 5,000-people run and 5,000 more, ids
+included).
 Work is vectorised over the batch (NumPy and Arrow); Python loops only over generators and
 customer groups, never over events.
 """

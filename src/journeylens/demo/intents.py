@@ -130,7 +130,8 @@ def plan_intents(rng: np.random.Generator, people: People, win: Window,
     shop_item = PRODUCT_BY_PRICE[np.clip(rank, 0, len(cat.PRODUCTS) - 1)]
     room = np.clip(rank, 0, len(cat.ROOMS) - 1)
     item = np.where(hotel, room, shop_item)
-    item2 = np.where(~hotel & (rng.random(n) < .35),
+    item2 = np.where(~hotel & (rng.random(n) < np.where(seg == SEGMENT_INDEX["bargain_hunters"],
+                                                         .12, .4)),
                      rng.integers(0, len(cat.PRODUCTS), n), -1)
     item2 = np.where(item2 == item, -1, item2)
     basket = segment_array("basket")[seg]
@@ -163,7 +164,7 @@ def plan_intents(rng: np.random.Generator, people: People, win: Window,
     bargain = seg == SEGMENT_INDEX["bargain_hunters"]
     u = rng.random(n)
     discount = np.full(n, -1, dtype=np.int64)
-    discount[(np.abs(bf) <= 4) & (u < np.where(bargain, .8, .4))] = 0
+    discount[(np.abs(bf) <= 4) & (u < np.where(bargain, .8, .2))] = 0
     discount[(discount < 0) & (key >= 1201) & (key <= 1224) & (u < .25)] = 3
     discount[(discount < 0) & bargain & (u < .3)] = 1
     discount[wholesale | hotel] = -1

@@ -161,7 +161,8 @@ def ads(rng: np.random.Generator, people: People, intents: Intents, world: World
     context = concat('{"campaign":', take(AD_CAMPAIGN, traffic), ',"device":{"type":"',
                      take(pa.array(["desktop", "mobile"]), device), '"}}')
     return block(p, ts, "ad_impression", "ad_server", TRAFFIC_CHANNEL[traffic], props.build(),
-                 anonymous_id=cookie, context=context, cost=cost)
+                 anonymous_id=cookie, context=context, cost=cost,
+                 currency=np.ones(n, dtype=np.int8))
 
 
 _SOCIAL = (("instagram", "facebook"), ("instagram", "tiktok", "facebook"))

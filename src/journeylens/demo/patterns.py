@@ -79,21 +79,21 @@ def _mix(**weights: float) -> dict[str, float]:
 
 
 SEGMENTS: Final = (
-    Segment("families", HOTEL, 0.30, 0.40, (1, 0.1), "stay_family", 0.45,
+    Segment("families", HOTEL, 0.36, 0.40, (1, 0.15), "stay_family", 0.50,
             {WEB: .55, PHONE: .1, PORTAL: .25, TOUR: .1},
             _mix(hotel_google_organic=.3, hotel_google_generic=.15, hotel_meta_families=.2,
                  hotel_blog=.08, hotel_friend=.07, hotel_direct=.1, hotel_youtube=.05,
                  hotel_tripadvisor=.05),
             research=3.0, span=30, lead=(20, 2.0, 35), nights=(4, 7), children=1.8, signup=.35,
             known=.1, satisfaction=8.3, price_band=(2, 4), ages=(0, .15, .5, .3, .05)),
-    Segment("couples", HOTEL, 0.30, 0.60, (1, 0.3), "stay_couple", 0.40,
+    Segment("couples", HOTEL, 0.33, 0.60, (1, 0.3), "stay_couple", 0.40,
             {WEB: .6, PHONE: .05, PORTAL: .3, TOUR: .05},
             _mix(hotel_instagram_spa=.25, hotel_google_organic=.2, hotel_google_brand=.05,
                  hotel_google_generic=.1, hotel_instagram_organic=.1, hotel_tripadvisor=.1,
                  hotel_direct=.1, hotel_friend=.05, hotel_display=.05),
             research=2.0, span=10, lead=(3, 1.5, 12), nights=(2, 3), signup=.25, known=.1,
             satisfaction=8.0, price_band=(1, 5), ages=(.1, .35, .3, .15, .1)),
-    Segment("business", HOTEL, 0.22, 0.65, (2, 2.0), "stay_business", 0.60,
+    Segment("business", HOTEL, 0.14, 0.65, (1, 1.2), "stay_business", 0.60,
             {WEB: .7, PHONE: .25, PORTAL: .05},
             _mix(hotel_google_brand=.35, hotel_google_generic=.2, hotel_direct=.3,
                  hotel_bing_organic=.1, hotel_google_organic=.05),
@@ -103,7 +103,7 @@ SEGMENTS: Final = (
             {PHONE: .7, WEB: .3}, _mix(hotel_direct=.7, hotel_google_brand=.3),
             research=0.5, span=7, lead=(30, 2.0, 30), nights=(3, 5), children=0.5, known=1.0,
             satisfaction=7.8, account="travel_agency", price_band=(0, 2)),
-    Segment("corporate_travellers", HOTEL, 0.05, 0.7, (2, 2.5), "stay_business", 0.70,
+    Segment("corporate_travellers", HOTEL, 0.04, 0.7, (1, 2.0), "stay_business", 0.70,
             {WEB: .75, PHONE: .25}, _mix(hotel_direct=.6, hotel_google_brand=.4),
             research=0.7, span=3, lead=(1, 1.2, 4), nights=(1, 2), known=1.0,
             satisfaction=7.6, account="corporate", price_band=(0, 2)),
@@ -111,16 +111,16 @@ SEGMENTS: Final = (
             _mix(hotel_meta_families=.4, hotel_instagram_spa=.3, hotel_display=.3)),
     Segment("bargain_hunters", SHOP, 0.33, 0.85, (1, 1.0), "shop_bargain", 0.28,
             {WEB: .95, STORE: .05},
-            _mix(shop_tiktok=.4, shop_meta=.15, shop_instagram_organic=.1, shop_coupons=.1,
-                 shop_google_generic=.08, shop_google_shopping=.07, shop_direct=.05,
+            _mix(shop_tiktok=.5, shop_meta=.12, shop_instagram_organic=.08, shop_coupons=.08,
+                 shop_google_generic=.07, shop_google_shopping=.05, shop_direct=.05,
                  shop_friend=.05),
-            research=3.0, span=10, signup=.3, satisfaction=7.2, price_band=(0, 12),
+            research=3.5, span=10, signup=.3, satisfaction=7.0, price_band=(0, 12),
             ages=(.45, .4, .1, .05, 0)),
     Segment("loyal_customers", SHOP, 0.17, 0.5, (4, 4.0), "shop_online", 0.72,
             {WEB: .45, APP: .2, STORE: .35},
             _mix(shop_direct=.4, shop_newsletter=.3, shop_google_brand=.2,
                  shop_google_organic=.1),
-            research=1.0, span=7, known=1.0, mobile_app=.5, satisfaction=8.8,
+            research=1.0, span=7, known=1.0, mobile_app=.5, satisfaction=9.0,
             price_band=(0, 24), ages=(.05, .2, .3, .3, .15)),
     Segment("gift_shoppers", SHOP, 0.22, 0.35, (1, 0.25), "shop_gift", 0.50,
             {WEB: .85, STORE: .15},
@@ -151,7 +151,7 @@ PAYMENT_REACHED: Final = 0.88
 """Chance that a started checkout reaches the payment step."""
 STICKY: Final = 0.25
 """Chance that a later session comes back through the person's first traffic source."""
-STICKY_TIKTOK: Final = 0.55
+STICKY_TIKTOK: Final = 0.65
 """(2) TikTok visitors keep coming back through TikTok ads (many visits, few purchases)."""
 RETURN_MIX: Final = {
     HOTEL: {"hotel_direct": .38, "hotel_google_organic": .22, "hotel_google_brand": .14,
@@ -162,7 +162,7 @@ RETURN_MIX: Final = {
 NURTURE_SHARE: Final = 0.5
 """(4) Share of newsletter signups put in the nurture programme (four emails); the rest is the
 control group (regular newsletter only)."""
-NURTURE_LIFT: Final = 1.8
+NURTURE_LIFT: Final = 2.0
 """(4) Multiplier of the chance to convert after signup, for the nurtured group."""
 NURTURE_DAYS: Final = (1, 4, 9, 16)
 SLOW_TICKET_SHARE: Final = 0.3
@@ -180,7 +180,7 @@ NEWSLETTER_CONSENT: Final = {
     "gift_shoppers": .4,
 }
 """Chance that a person the CRM knew before the window receives the newsletter."""
-EMAIL_VISITS: Final = 0.2
+EMAIL_VISITS: Final = 0.12
 """Chance that a subscriber's later session starts from a newsletter click."""
 LOGIN_RATE: Final = 0.7
 """Chance that a known person logs in on a device the first time they use it."""

@@ -208,8 +208,10 @@ def _accounts(rng: np.random.Generator, segment: np.ndarray, gidx: np.ndarray,
         if len(members) == 0:
             continue
         brand, patterns, industry_list, role_list = cat.ACCOUNT_TYPES[seg.account]
-        sizes = rng.integers(2, 7, len(members))
+        sizes = rng.integers(2, 6, len(members))
         numbers = np.searchsorted(np.cumsum(sizes), np.arange(len(members)), side="right")
+        if len(members) > 1 and numbers[-1] != numbers[-2]:
+            numbers[-1] = numbers[-2]  # no account of one contact: join the previous one
         account[members] = next_account + numbers
         role[members] = rng.integers(0, len(role_list), len(members))
         scale = {"travel_agency": (2.3, .6), "corporate": (5.5, 1.0), "retailer": (1.8, .6)}

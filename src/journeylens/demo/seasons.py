@@ -156,7 +156,7 @@ def _profile(w: Window, name: str) -> np.ndarray:
         base *= np.select([wd == 4, wd == 5], [2.5, 1.8], .35)
         return base * np.where((key >= 212) & (key <= 215), 2.0, 1)
     if name == "stay_business":
-        base = _month_weights((.8, 1, 1.1, 1.1, 1.1, 1, .9, .2, 1.1, 1.2, 1.1, .5))[m]
+        base = _month_weights((.8, 1, 1.1, 1.1, 1.1, 1, .6, .15, 1.1, 1.2, 1.1, .5))[m]
         return base * np.select([wd <= 2, wd == 3], [1.6, .8], .05)
     if name == "stay_group":
         base = _month_weights((.1, .2, .5, 1.3, 1.6, 1.3, .9, .6, 1.4, 1.2, .2, .3))[m]

@@ -132,6 +132,10 @@ class _Rows:
     """"identify" or "alias": the row identifies the person on its device."""
 
 
+def _eur(rows: np.ndarray) -> np.ndarray:
+    return np.ones(len(rows), dtype=np.int64)
+
+
 def _repeat(count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     session = np.repeat(np.arange(len(count)), count)
     j = np.arange(len(session)) - np.repeat(np.cumsum(count) - count, count)
@@ -180,7 +184,8 @@ def expand_sessions(rng: np.random.Generator, people: People, intents: Intents,
         props = brand_json(session).text("campaign", take(CAMPAIGN_NAME, t)).text(
             "platform", take(PLATFORM, t)).money("cost", _CPC[t], 4).text("currency", "EUR")
         return {"properties": props.build(), "path": constant_text(session, "/"),
-                "title": constant_text(session, '""'), "cost": _CPC[t], "ad": True}
+                "title": constant_text(session, '""'), "cost": _CPC[t], "ad": True,
+                "currency": _eur(session)}
 
     add("ad_click", _PAID[s.traffic] & ~app & (research | final), 0, ad_click)
 
@@ -241,7 +246,7 @@ def expand_sessions(rng: np.random.Generator, people: People, intents: Intents,
             props.number("quantity", intents.quantity[intent[session]])
         props.text("currency", "EUR")
         return {"properties": props.build(), "path": take(L.product_path, item),
-                "title": take(L.product_name_q, item)}
+                "title": take(L.product_name_q, item), "currency": _eur(session)}
 
     def room(session: np.ndarray, j: np.ndarray) -> dict[str, object]:
         item = np.minimum(item_of(session, j, len(cat.ROOMS)), len(cat.ROOMS) - 1)
@@ -249,7 +254,7 @@ def expand_sessions(rng: np.random.Generator, people: People, intents: Intents,
             "name", take(L.room_name_q, item)).money("price_per_night", ROOM_PRICE[item]).text(
             "currency", "EUR")
         return {"properties": props.build(), "path": take(L.room_path, item),
-                "title": take(L.room_name_q, item)}
+                "title": take(L.room_name_q, item), "currency": _eur(session)}
 
     viewed = np.select([research, final, retry], [1 + rng.poisson(1.5, n), 1 + rng.poisson(1, n),
                                                   0], 1 + rng.poisson(.8, n))
@@ -361,7 +366,8 @@ def expand_sessions(rng: np.random.Generator, people: People, intents: Intents,
             props.text("reason", take(_ERRORS, rng.integers(0, len(_ERRORS), len(session)))).text(
                 "step", "payment")
         return {"properties": props.build(), "path": constant_text(session, path),
-                "title": constant_text(session, '"Checkout"')}
+                "title": constant_text(session, '"Checkout"'),
+                "currency": intents.currency[i].astype(np.int64)}
 
     checkout = s.stage >= CHECKOUT
     add("identify", checkout, 15, lambda se, j: identify_traits(se, j, "checkout"))
