@@ -10,7 +10,6 @@ import pytest
 
 from journeylens import InputError, MappingError, RecordError, Workspace
 
-
 ORDERS_MAPPING = """\
 source: shop
 file: {delimiter: ";", decimal: ","}

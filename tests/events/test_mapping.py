@@ -86,7 +86,8 @@ CASES = [
         "events.currency",
     ),
     (
-        "source: shop\nevents:\n  event: purchase\n  timestamp: t\n  user_id: {column: a, value: b}\n",
+        "source: shop\nevents:\n  event: purchase\n  timestamp: t\n"
+        "  user_id: {column: a, value: b}\n",
         "crm.yaml: events.user_id: give exactly one of column, value or template",
         "events.user_id",
     ),
