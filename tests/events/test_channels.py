@@ -299,8 +299,10 @@ def test_sql_uses_only_portable_patterns_and_renders_for_every_engine() -> None:
     clickhouse = render(channel_expression(RULES[:2]), "clickhouse")
     assert "JSON_VALUE(\"context\", '$.campaign.source')" in clickhouse
     assert "JSONExtractString" not in clickhouse  # it reads numbers as '' and a $-path as a key
+    assert clickhouse.startswith("arrayMap(jl_row -> CASE")
     spark = render(channel_expression(RULES[:2]), "spark")
     assert "GET_JSON_OBJECT(`context`, '$.campaign.source')" in spark
+    assert spark.startswith("TRANSFORM(ARRAY(ARRAY(") and spark.endswith(")[0]")
     duckdb = render(channel_expression(RULES[:2]), "duckdb")
     assert "NULLIF(LOWER(\"context\" ->> '$.campaign.source'), '')" in duckdb
 
@@ -326,17 +328,16 @@ def ref_in_sites(value: str, sites: Sequence[str]) -> bool:
 
 
 def ref_host(url: str | None) -> str | None:
-    """After ``scheme://`` up to the first of ``/ : ? #``, without one leading ``www.``."""
+    """After ``scheme://`` up to the first of ``/ : ? #``, then without a leading ``www.``."""
     if url is None:
         return None
     scheme, separator, rest = url.partition("://")
     valid_scheme = scheme[:1] in _LOWER and set(scheme) <= _LOWER | set("0123456789+.-")
     if not separator or not valid_scheme:
         return None
-    if rest.startswith("www.") and rest[4:5] not in ("", "/", ":", "?", "#"):
-        rest = rest[4:]
     end = min([rest.index(c) for c in "/:?#" if c in rest] or [len(rest)])
-    return rest[:end] or None
+    host = rest[:end]
+    return host.removeprefix("www.") or None
 
 
 def ref_ga4(source: str, medium: str, campaign: str) -> str:
@@ -455,8 +456,8 @@ CAMPAIGN_VALUES = ["summer_sale", "pmax_cross-network", "eshop", "webshop", "Sho
 CAMPAIGN_BITS = ["shop", "ping", "e", "w", "d", "-", "x", "1", "cross", "-network", "Shop", " "]
 REFERRER_VALUES = ["https://www.google.it/", "https://l.instagram.com/", SITE + "/prev",
                    "https://mail.google.com/mail/u/0", "android-app://com.google.android.gm/",
-                   "https://www./x", "https://www.:8080/", "not a url", "", "https:///p",
-                   "HTTPS://WWW.TRIPADVISOR.IT/r"]  # fmt: skip
+                   "https://www./x", "https://www.:8080/", "https://www.www.google.it/",
+                   "not a url", "", "https:///p", "HTTPS://WWW.TRIPADVISOR.IT/r"]  # fmt: skip
 QUERY_KEYS = ["gclid", "GCLID", "msclkid", "dclid", "wbraid", "xgclid", "lang", "utm_source",
               "utm_medium", "utm_campaign", "UTM_SOURCE"]  # fmt: skip
 QUERY_VALUES = ["1", "", "email", "newsletter", "google", "cpc", "booking.com"]

@@ -35,6 +35,9 @@ Portability. The same expression is rendered for DuckDB, ClickHouse and Spark:
 * matching is a partial search (``regexp_matches``/``match``/``RLIKE``); full matches are
   written with ``^…$``. Java's ``$`` also matches before a final line break, RE2's does not: a
   value that ends in a line break may be classified differently on Spark;
+* the values the rules read are computed once per row and bound to a lambda variable
+  (``list_transform`` on DuckDB, ``arrayMap`` on ClickHouse, ``transform`` on Spark; sqlglot
+  writes each engine's spelling and list indexing);
 * JSON values are read with a ``$.a.b`` path (``->>`` on DuckDB, ``GET_JSON_OBJECT`` on Spark,
   ``JSON_VALUE`` on ClickHouse through the rewrite in :mod:`journeylens.sql.dialects`).
   ClickHouse returns ``''`` where the others return NULL: empty strings are made NULL
@@ -112,8 +115,9 @@ REFERRAL_MEDIUMS: Final = ("referral", "app", "link")
 PAID_SEARCH_CLICK_IDS: Final = ("gclid", "gbraid", "wbraid", "msclkid")
 DISPLAY_CLICK_IDS: Final = ("dclid",)
 
-HOST_PATTERN: Final = r"^[a-z][a-z0-9+.-]*://(?:www\.)?([^/:?#]+)"
-"""The host of a URL: after ``scheme://`` up to the first ``/ : ? #``, without ``www.``."""
+HOST_PATTERN: Final = r"^[a-z][a-z0-9+.-]*://([^/:?#]+)"
+"""The host of a URL: after ``scheme://`` up to the first ``/ : ? #`` (a leading ``www.`` is
+removed afterwards). No optional group before the capture, so RE2 extracts it in one pass."""
 
 RULE_FIELDS: Final = ("source", "event", "utm_source", "utm_medium", "utm_campaign",
                       "referrer_host")  # fmt: skip
@@ -234,13 +238,27 @@ def _context_text(*keys: str) -> exp.Expr:
 
 
 def _host(url: exp.Expr) -> exp.Expr:
-    return _blank_null(exp.RegexpExtract(this=url, expression=lit(HOST_PATTERN), group=lit(1)))
+    """The host of ``url`` without a leading ``www.``; NULL when there is none."""
+    host = exp.RegexpExtract(this=url.copy(), expression=lit(HOST_PATTERN), group=lit(1))
+    return _blank_null(exp.RegexpReplace(this=host, expression=lit(r"^www\."), replacement=lit("")))
 
 
-def _ga4_rules(
-    source: exp.Expr, medium: exp.Expr, campaign: exp.Expr
-) -> list[tuple[exp.Expr, str]]:
-    """GA4's default channel group for manual (UTM) traffic, in its documented order."""
+def _case(branches: Sequence[tuple[exp.Expr, exp.Expr | str]], default: str) -> exp.Expr:
+    """``CASE WHEN … THEN … ELSE default END``; a branch value may itself be a CASE."""
+    ifs = [
+        exp.If(this=c.copy(), true=lit(v) if isinstance(v, str) else v.copy()) for c, v in branches
+    ]
+    return exp.Case(ifs=ifs, default=lit(default))
+
+
+def _ga4_case(source: exp.Expr, medium: exp.Expr, campaign: exp.Expr) -> exp.Expr:
+    """GA4's default channel group for manual (UTM) traffic (docs/channels.md, 3.1–3.19).
+
+    GA4 lists the rules one after the other; here Paid Shopping, Search, Social, Video and
+    Paid Other sit under one test of the paid medium, with Display between them as in GA4's
+    order. The result is the same (a paid medium ends in 3.3–3.8, any other medium skips them
+    all but Display), with fewer evaluations per row.
+    """
     paid = _matches(medium, PAID_MEDIUM)
     search = _matches(source, site_pattern(SEARCH_SITES))
     social = _matches(source, site_pattern(SOCIAL_SITES))
@@ -248,44 +266,73 @@ def _ga4_rules(
     shopping = exp.or_(
         _matches(source, site_pattern(SHOPPING_SITES)), _matches(campaign, SHOPPING_CAMPAIGN)
     )
-    return [
-        (exp.and_(_eq(source, "(direct)"), _in(medium, ["(not set)", "(none)"])), "Direct"),
-        (_matches(campaign, "cross-network"), "Cross-network"),
-        (exp.and_(shopping, paid), "Paid Shopping"),
-        (exp.and_(search, paid), "Paid Search"),
-        (exp.and_(social, paid), "Paid Social"),
-        (exp.and_(video, paid), "Paid Video"),
-        (_in(medium, DISPLAY_MEDIUMS), "Display"),
-        (paid, "Paid Other"),
-        (shopping, "Organic Shopping"),
-        (exp.or_(social, _in(medium, SOCIAL_MEDIUMS)), "Organic Social"),
-        (exp.or_(video, _matches(medium, "video")), "Organic Video"),
-        (exp.or_(search, _eq(medium, "organic")), "Organic Search"),
-        (_in(medium, REFERRAL_MEDIUMS), "Referral"),
-        (exp.or_(_in(source, EMAIL_VALUES), _in(medium, EMAIL_VALUES)), "Email"),
-        (_eq(medium, "affiliate"), "Affiliates"),
-        (_eq(medium, "audio"), "Audio"),
-        (exp.or_(_eq(source, "sms"), _eq(medium, "sms")), "SMS"),
-        (
-            exp.or_(_matches(medium, "(push$|mobile|notification)"), _eq(source, "firebase")),
-            "Mobile Push Notifications",
-        ),
-    ]
-
-
-def _referrer_rules(host: exp.Expr) -> list[tuple[exp.Expr, str]]:
-    webmail = exp.or_(
-        _matches(host, "^(" + "|".join(re.escape(p) for p in WEBMAIL_PREFIXES) + ")"),
-        _in(host, WEBMAIL_HOSTS),
+    display = _in(medium, DISPLAY_MEDIUMS)
+    paid_channel = _case(
+        [
+            (shopping, "Paid Shopping"),
+            (search, "Paid Search"),
+            (social, "Paid Social"),
+            (video, "Paid Video"),
+            (display, "Display"),
+        ],
+        "Paid Other",
     )
-    return [
-        (webmail, "Email"),
-        (_matches(host, site_pattern(SHOPPING_SITES)), "Organic Shopping"),
-        (_matches(host, site_pattern(SOCIAL_SITES)), "Organic Social"),
-        (_matches(host, site_pattern(VIDEO_SITES)), "Organic Video"),
-        (_matches(host, site_pattern(SEARCH_SITES)), "Organic Search"),
-        (exp.true(), "Referral"),
-    ]
+    push = exp.or_(_matches(medium, "(push$|mobile|notification)"), _eq(source, "firebase"))
+    return _case(
+        [
+            (exp.and_(_eq(source, "(direct)"), _in(medium, ["(not set)", "(none)"])), "Direct"),
+            (_matches(campaign, "cross-network"), "Cross-network"),
+            (paid, paid_channel),
+            (display, "Display"),
+            (shopping, "Organic Shopping"),
+            (exp.or_(social, _in(medium, SOCIAL_MEDIUMS)), "Organic Social"),
+            (exp.or_(video, _matches(medium, "video")), "Organic Video"),
+            (exp.or_(search, _eq(medium, "organic")), "Organic Search"),
+            (_in(medium, REFERRAL_MEDIUMS), "Referral"),
+            (exp.or_(_in(source, EMAIL_VALUES), _in(medium, EMAIL_VALUES)), "Email"),
+            (_eq(medium, "affiliate"), "Affiliates"),
+            (_eq(medium, "audio"), "Audio"),
+            (exp.or_(_eq(source, "sms"), _eq(medium, "sms")), "SMS"),
+            (push, "Mobile Push Notifications"),
+        ],
+        "Unassigned",
+    )
+
+
+_URL_START: Final = r"(?s)^[a-z][a-z0-9+.-]*://"
+_URL_REST: Final = r"([/:?#].*)?$"
+
+
+def _alternatives(names: Sequence[str]) -> str:
+    return "(" + "|".join(name.replace(".", r"\.") for name in names) + ")"
+
+
+def _referrer_case(referrer: exp.Expr) -> exp.Expr:
+    """The channel of a referral from another site, tested on the referrer URL itself.
+
+    A host pattern ``^(.*\\.)?…$`` on the extracted host is the same test as
+    ``scheme://([^/:?#]*\\.)?…([/:?#].*)?$`` on the URL, which RE2 runs without extracting a
+    capture group — several times faster.
+    """
+
+    def sites(names: Sequence[str]) -> exp.Expr:
+        pattern = rf"([^/:?#]*\.)?{_alternatives(names)}(\.[a-z]{{2,3}}){{0,2}}"
+        return _matches(referrer, _URL_START + pattern + _URL_REST)
+
+    webmail = exp.or_(
+        _matches(referrer, _URL_START + r"(www\.)?" + _alternatives(WEBMAIL_PREFIXES)),
+        _matches(referrer, _URL_START + r"(www\.)?" + _alternatives(WEBMAIL_HOSTS) + _URL_REST),
+    )
+    return _case(
+        [
+            (webmail, "Email"),
+            (sites(SHOPPING_SITES), "Organic Shopping"),
+            (sites(SOCIAL_SITES), "Organic Social"),
+            (sites(VIDEO_SITES), "Organic Video"),
+            (sites(SEARCH_SITES), "Organic Search"),
+        ],
+        "Referral",
+    )
 
 
 def _user_rule(rule: ChannelRule, fields: dict[str, exp.Expr]) -> exp.Expr:
@@ -307,55 +354,69 @@ def _param_pattern(names: Sequence[str]) -> str:
     return "[?&](" + "|".join(names) + ")="
 
 
+def _channel_case(x: dict[str, exp.Expr], rules: Sequence[ChannelRule]) -> exp.Expr:
+    """The rules of the module docstring, over the row's values ``x`` (see channel_expression)."""
+    referrer_host = _host(x["referrer"])
+    fields = {name: x[name] for name in RULE_FIELDS if name != "referrer_host"}
+    fields["referrer_host"] = referrer_host
+    tagged = exp.or_(_present(x["utm_source"]), _present(x["utm_medium"]))
+    utm = [
+        exp.Coalesce(this=x[name].copy(), expressions=[lit("")])
+        for name in ("utm_source", "utm_medium", "utm_campaign")
+    ]
+    # another site: the referrer's host differs from the page's (or the page has none)
+    external = exp.Coalesce(
+        this=exp.NEQ(this=referrer_host.copy(), expression=_host(x["url"])),
+        expressions=[_present(referrer_host)],
+    )
+    url = x["url"]
+    branches: list[tuple[exp.Expr, exp.Expr | str]] = [
+        (_present(x["explicit"]), _canonical(x["explicit"])),
+        *((_user_rule(rule, fields), rule.channel) for rule in rules),
+        (tagged, _ga4_case(*utm)),
+        (_matches(url, _param_pattern(PAID_SEARCH_CLICK_IDS)), "Paid Search"),
+        (_matches(url, _param_pattern(DISPLAY_CLICK_IDS)), "Display"),
+        (external, _referrer_case(x["referrer"])),
+        (exp.or_(_in(x["type"], ["page", "screen"]), _present(url)), "Direct"),
+    ]
+    return _case(branches, "Unassigned")
+
+
+def _bind(values: dict[str, exp.Expr], body: exp.Expr, variable: exp.Identifier) -> exp.Expression:
+    """``body`` evaluated with ``variable`` = the list of ``values``: each value is computed once
+    per row, however often the body uses it (SQL has no ``let``; a one-element list and a lambda
+    do the job on every engine: ``list_transform``, ``arrayMap``, ``transform``)."""
+    lists = exp.Array(expressions=[exp.Array(expressions=list(values.values()))])
+    mapped = exp.Transform(this=lists, expression=exp.Lambda(this=body, expressions=[variable]))
+    return exp.Bracket(this=mapped, expressions=[exp.Literal.number(0)])
+
+
 def channel_expression(rules: Sequence[ChannelRule] = ()) -> exp.Expression:
-    """The channel of a row, as one SQL expression (a ``CASE``) over the columns
-    ``explicit_channel``, ``source``, ``event``, ``type`` and ``context`` (JSON text).
+    """The channel of a row, as one SQL expression over the columns ``explicit_channel``,
+    ``source``, ``event``, ``type`` and ``context`` (JSON text).
 
     ``rules`` are the workspace's ``channel_rules``, tried after an explicit channel and before
     the defaults; a :class:`ConfigError` names a rule whose pattern cannot run on every engine.
+
+    The values the rules read (the UTM fields, page URL and referrer from ``context``…) are
+    extracted once per row and bound to a lambda variable; the rules are a ``CASE`` over it.
+    Reading a JSON field each time a rule mentions it made the derivation four times slower.
     """
     check_rules(rules)
-    utm_source = _context_text("campaign", "source")
-    utm_medium = _context_text("campaign", "medium")
-    utm_campaign = _context_text("campaign", "name")
-    url = _context_text("page", "url")
-    referrer_host = _host(_context_text("page", "referrer"))
-    page_host = _host(url)
-    fields = {
+    values: dict[str, exp.Expr] = {
+        "explicit": _blank_null(exp.Trim(this=col("explicit_channel"))),
         "source": exp.Lower(this=col("source")),
         "event": exp.Lower(this=col("event")),
-        "utm_source": utm_source,
-        "utm_medium": utm_medium,
-        "utm_campaign": utm_campaign,
-        "referrer_host": referrer_host,
+        "type": col("type"),
+        "utm_source": _context_text("campaign", "source"),
+        "utm_medium": _context_text("campaign", "medium"),
+        "utm_campaign": _context_text("campaign", "name"),
+        "url": _context_text("page", "url"),
+        "referrer": _context_text("page", "referrer"),
     }
-
-    explicit = _blank_null(exp.Trim(this=col("explicit_channel")))
-    case = exp.Case().when(_present(explicit), _canonical(explicit), copy=False)
-    for rule in rules:
-        case = case.when(_user_rule(rule, fields), lit(rule.channel), copy=False)
-
-    tagged = exp.or_(_present(utm_source), _present(utm_medium))
-    blank = lit("")
-    source, medium, campaign = (
-        exp.Coalesce(this=e.copy(), expressions=[blank.copy()])
-        for e in (utm_source, utm_medium, utm_campaign)
-    )
-    for condition, name in _ga4_rules(source, medium, campaign):
-        case = case.when(exp.and_(tagged, condition), lit(name), copy=False)
-    case = case.when(tagged, lit("Unassigned"), copy=False)
-
-    for ids, name in ((PAID_SEARCH_CLICK_IDS, "Paid Search"), (DISPLAY_CLICK_IDS, "Display")):
-        case = case.when(_matches(url, _param_pattern(ids)), lit(name), copy=False)
-
-    external = exp.and_(
-        _present(referrer_host),
-        exp.or_(
-            _is_null(page_host), exp.NEQ(this=referrer_host.copy(), expression=page_host.copy())
-        ),
-    )
-    for condition, name in _referrer_rules(referrer_host):
-        case = case.when(exp.and_(external, condition), lit(name), copy=False)
-
-    web = exp.or_(_in(col("type"), ["page", "screen"]), _present(url))
-    return case.when(web, lit("Direct"), copy=False).else_(lit("Unassigned"), copy=False)
+    variable = exp.to_identifier("jl_row")
+    leaves: dict[str, exp.Expr] = {
+        name: exp.Bracket(this=variable.copy(), expressions=[exp.Literal.number(i)])
+        for i, name in enumerate(values)
+    }
+    return _bind(values, _channel_case(leaves, rules), variable)
