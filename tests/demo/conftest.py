@@ -45,6 +45,7 @@ def one(ws: Workspace, sql: str, params: list[Any] | None = None) -> dict[str, A
     return rows[0]
 
 
-def by(ws: Workspace, key: str, sql: str, params: list[Any] | None = None
-       ) -> dict[Any, dict[str, Any]]:
+def by(
+    ws: Workspace, key: str, sql: str, params: list[Any] | None = None
+) -> dict[Any, dict[str, Any]]:
     return {r[key]: r for r in ws.engine.rows(sql, params)}

@@ -20,7 +20,9 @@ BRAND_NAMES = [b.name for b in BRANDS]
 
 
 def test_types_ids_and_parties_are_valid(demo_ws: Workspace) -> None:
-    row = one(demo_ws, """
+    row = one(
+        demo_ws,
+        """
         SELECT count(*) AS events,
                count(*) FILTER (WHERE type NOT IN ?) AS bad_type,
                count(*) FILTER (WHERE user_id IS NULL AND anonymous_id IS NULL) AS no_id,
@@ -34,11 +36,21 @@ def test_types_ids_and_parties_are_valid(demo_ws: Workspace) -> None:
                                 OR (properties->>'brand') IS NULL) AS no_brand,
                count(DISTINCT event_id) AS ids,
                count(*) FILTER (WHERE received_at < ts) AS received_early
-        FROM events""", [list(EVENT_TYPES), list(DATA_PARTIES), BRAND_NAMES])
+        FROM events""",
+        [list(EVENT_TYPES), list(DATA_PARTIES), BRAND_NAMES],
+    )
     assert row["events"] > 60 * PATTERN_CUSTOMERS * 0.5
     assert row["ids"] == row["events"]
-    for key in ("bad_type", "no_id", "group_no_id", "bad_alias", "bad_party", "bad_json",
-                "no_brand", "received_early"):
+    for key in (
+        "bad_type",
+        "no_id",
+        "group_no_id",
+        "bad_alias",
+        "bad_party",
+        "bad_json",
+        "no_brand",
+        "received_early",
+    ):
         assert row[key] == 0, key
 
 
@@ -47,10 +59,14 @@ def test_event_names_types_and_sources_follow_the_vocabulary(demo_ws: Workspace)
     rows = demo_ws.engine.rows("SELECT event, type, count(*) AS n FROM events GROUP BY ALL")
     assert {r["event"] for r in rows} == set(names), "every event of the vocabulary occurs"
     assert all(names[r["event"]] == r["type"] for r in rows)
-    parties = by(demo_ws, "source", """
+    parties = by(
+        demo_ws,
+        "source",
+        """
         SELECT e.source, any_value(e.data_party) AS party, count(DISTINCT e.data_party) AS n,
                any_value(s.data_party) AS registered, any_value(s.kind) AS kind
-        FROM events e LEFT JOIN sources s USING (source) GROUP BY 1""")
+        FROM events e LEFT JOIN sources s USING (source) GROUP BY 1""",
+    )
     declared = {s.name: s for s in SOURCES}
     assert set(parties) == set(declared)
     for name, row in parties.items():
@@ -60,18 +76,24 @@ def test_event_names_types_and_sources_follow_the_vocabulary(demo_ws: Workspace)
 
 
 def test_timestamps_cover_the_window_in_utc(demo_ws: Workspace) -> None:
-    row = one(demo_ws, """
+    row = one(
+        demo_ws,
+        """
         SELECT min(timezone('Europe/Rome', ts::TIMESTAMPTZ))::DATE AS first_day,
                max(timezone('Europe/Rome', ts::TIMESTAMPTZ))::DATE AS last_day,
                count(DISTINCT timezone('Europe/Rome', ts::TIMESTAMPTZ)::DATE) AS days
-        FROM events""")
+        FROM events""",
+    )
     assert row["last_day"] == DEMO_END
     assert (DEMO_END - row["first_day"]).days == 364
     assert row["days"] == 365
 
 
 def test_money_has_currency_and_matches_the_properties(demo_ws: Workspace) -> None:
-    rows = by(demo_ws, "event", """
+    rows = by(
+        demo_ws,
+        "event",
+        """
         SELECT event, count(*) AS n, count(revenue) AS with_revenue, count(cost) AS with_cost,
                count(*) FILTER (WHERE (revenue IS NOT NULL OR cost IS NOT NULL)
                                 AND currency IS NULL) AS no_currency,
@@ -79,7 +101,8 @@ def test_money_has_currency_and_matches_the_properties(demo_ws: Workspace) -> No
                    properties->>'revenue' AS DECIMAL(18, 4))) AS mismatch,
                min(revenue) AS min_revenue, min(cost) AS min_cost,
                list(DISTINCT currency ORDER BY currency) AS currencies
-        FROM events GROUP BY 1""")
+        FROM events GROUP BY 1""",
+    )
     for event in ("purchase", "booking_confirmed", "extra_purchased"):
         assert rows[event]["with_revenue"] == rows[event]["n"] and rows[event]["min_revenue"] > 0
     for event in ("ad_impression", "ad_click"):
@@ -97,9 +120,13 @@ def test_rows_read_back_as_segment_messages_normalise_to_themselves() -> None:
     sample = table.take(pa.array(range(0, table.num_rows, 7))).to_pylist()
     for row in sample:
         message = {
-            "type": row["type"], "event": row["event"], "messageId": row["event_id"],
-            "userId": row["user_id"], "anonymousId": row["anonymous_id"],
-            "groupId": row["group_id"], "previousId": row["previous_id"],
+            "type": row["type"],
+            "event": row["event"],
+            "messageId": row["event_id"],
+            "userId": row["user_id"],
+            "anonymousId": row["anonymous_id"],
+            "groupId": row["group_id"],
+            "previousId": row["previous_id"],
             "timestamp": row["ts"].isoformat() + "Z",
             "properties": json.loads(row["properties"]),
             "context": json.loads(row["context"]) if row["context"] else None,
@@ -109,15 +136,29 @@ def test_rows_read_back_as_segment_messages_normalise_to_themselves() -> None:
         if row["type"] in ("page", "screen"):
             del message["event"]
         out = normalise_message(message, MessageDefaults(row["source"], row["data_party"]))
-        for key in ("event_id", "type", "event", "user_id", "anonymous_id", "group_id",
-                    "previous_id", "ts", "revenue", "cost", "currency", "explicit_channel"):
+        for key in (
+            "event_id",
+            "type",
+            "event",
+            "user_id",
+            "anonymous_id",
+            "group_id",
+            "previous_id",
+            "ts",
+            "revenue",
+            "cost",
+            "currency",
+            "explicit_channel",
+        ):
             assert out[key] == row[key], (key, row)
         if row["traits"]:
             assert json.loads(out["traits"]) == json.loads(row["traits"])
 
 
 def test_identity_material(demo_ws: Workspace) -> None:
-    row = one(demo_ws, """
+    row = one(
+        demo_ws,
+        """
         WITH web AS (SELECT anonymous_id, min(ts) FILTER (WHERE user_id IS NULL) AS anon_from,
                             min(ts) FILTER (WHERE type = 'identify') AS identified
                      FROM events WHERE source IN ('hotel_website', 'shop_ecommerce')
@@ -134,7 +175,8 @@ def test_identity_material(demo_ws: Workspace) -> None:
                 AND traits->>'email' LIKE '%@guest.prenotalago.it') AS portal_proxies,
                (SELECT count(*) FROM events WHERE source = 'data_provider'
                 AND traits->>'email' IS NOT NULL AND traits->>'age_band' IS NOT NULL)
-                AS enrichments""")
+                AS enrichments""",
+    )
     assert row["later_identified"] > 300
     assert row["never_identified"] > 500
     assert row["receipts_with_contact"] > 300
@@ -142,10 +184,13 @@ def test_identity_material(demo_ws: Workspace) -> None:
     assert row["shared_email_ids"] > IdentityConfig().max_links
     assert row["portal_proxies"] > 20 and row["enrichments"] > 100
     # CRM and till write the same phone differently: +39 347 123 4567 vs 3471234567.
-    linked = one(demo_ws, """
+    linked = one(
+        demo_ws,
+        """
         SELECT count(DISTINCT p.anonymous_id) AS n FROM events p JOIN events c
           ON replace(replace(c.traits->>'phone', ' ', ''), '+39', '') = p.traits->>'phone'
-        WHERE p.source = 'shop_pos' AND c.source = 'shop_crm' AND c.type = 'identify'""")
+        WHERE p.source = 'shop_pos' AND c.source = 'shop_crm' AND c.type = 'identify'""",
+    )
     assert linked["n"] > 100
 
 
@@ -158,18 +203,26 @@ def test_b2b_accounts_have_several_contacts_with_roles(demo_ws: Workspace) -> No
         FROM events WHERE type = 'group' GROUP BY 1""")
     assert len(accounts) > 20
     assert {a["kind"] for a in accounts} == {"travel_agency", "corporate", "retailer"}
-    assert all(2 <= a["contacts"] <= 6 and a["name"] and a["industry"] and a["employees"] >= 2
-               for a in accounts)
-    roles = one(demo_ws, """
+    assert all(
+        2 <= a["contacts"] <= 6 and a["name"] and a["industry"] and a["employees"] >= 2
+        for a in accounts
+    )
+    roles = one(
+        demo_ws,
+        """
         SELECT count(*) AS contacts, count(traits->>'role') AS with_role
         FROM events WHERE type = 'identify' AND user_id IN (
             SELECT user_id FROM events WHERE type = 'group')
-          AND source IN ('hotel_crm', 'shop_crm')""")
+          AND source IN ('hotel_crm', 'shop_crm')""",
+    )
     assert roles["contacts"] > 0 and roles["with_role"] == roles["contacts"]
 
 
 def test_surveys_and_reviews(demo_ws: Workspace) -> None:
-    rows = by(demo_ws, "event", """
+    rows = by(
+        demo_ws,
+        "event",
+        """
         SELECT event, count(*) AS n,
                min(CAST(coalesce(properties->>'score', properties->>'rating') AS INTEGER)) AS lo,
                max(CAST(coalesce(properties->>'score', properties->>'rating') AS INTEGER)) AS hi,
@@ -178,7 +231,8 @@ def test_surveys_and_reviews(demo_ws: Workspace) -> None:
                list(DISTINCT properties->>'platform' ORDER BY properties->>'platform')
                    AS platforms
         FROM events WHERE event IN ('nps_response', 'csat_response', 'ces_response',
-                                    'review_written') GROUP BY 1""")
+                                    'review_written') GROUP BY 1""",
+    )
     assert (rows["nps_response"]["lo"], rows["nps_response"]["hi"]) == (0, 10)
     assert (rows["csat_response"]["lo"], rows["csat_response"]["hi"]) == (1, 5)
     assert (rows["ces_response"]["lo"], rows["ces_response"]["hi"]) == (1, 7)
@@ -186,48 +240,71 @@ def test_surveys_and_reviews(demo_ws: Workspace) -> None:
     assert rows["review_written"]["platforms"] == ["Google", "TripAdvisor", "Trustpilot"]
     assert all(r["languages"] == 2 for r in rows.values())
     assert all(r["comments"] > 0 for k, r in rows.items() if k != "review_written")
-    texts = one(demo_ws, """
+    texts = one(
+        demo_ws,
+        """
         SELECT count(*) FILTER (WHERE properties->>'language' = 'it'
                                 AND properties->>'text' ILIKE '%camera%') AS italian,
                count(*) FILTER (WHERE properties->>'language' = 'en'
                                 AND properties->>'text' ILIKE '% the %') AS english
-        FROM events WHERE event = 'review_written'""")
+        FROM events WHERE event = 'review_written'""",
+    )
     assert texts["italian"] > 0 and texts["english"] > 0
 
 
 def test_both_brands_share_the_workspace(demo_ws: Workspace) -> None:
-    rows = by(demo_ws, "brand", """
+    rows = by(
+        demo_ws,
+        "brand",
+        """
         SELECT properties->>'brand' AS brand, count(*) AS events,
-               count(DISTINCT source) AS sources FROM events GROUP BY 1""")
+               count(DISTINCT source) AS sources FROM events GROUP BY 1""",
+    )
     assert set(rows) == set(BRAND_NAMES)
     assert all(r["events"] > 30_000 and r["sources"] >= 10 for r in rows.values())
 
 
 def test_seasonality_weekdays_and_hours(demo_ws: Workspace) -> None:
     local = "timezone('Europe/Rome', ts::TIMESTAMPTZ)"
-    months = by(demo_ws, "m", f"""
+    months = by(
+        demo_ws,
+        "m",
+        f"""
         SELECT month({local}) AS m,
                count(*) FILTER (WHERE event = 'check_in') AS stays,
                count(*) FILTER (WHERE event = 'purchase') AS purchases
-        FROM events GROUP BY 1""")
+        FROM events GROUP BY 1""",
+    )
     summer = (months[7]["stays"] + months[8]["stays"]) / 2
     winter = sum(months[m]["stays"] for m in (11, 12, 1, 2)) / 4
     assert summer > 2.5 * winter
     summer_to_may = sum(months[m]["purchases"] for m in (3, 4, 5, 6, 9, 10)) / 6
     assert months[12]["purchases"] > 2 * summer_to_may
-    week = by(demo_ws, "black_friday", f"""
+    week = by(
+        demo_ws,
+        "black_friday",
+        f"""
         SELECT {local}::DATE BETWEEN DATE '2025-11-25' AND DATE '2025-12-01' AS black_friday,
                count(*) / count(DISTINCT {local}::DATE) AS per_day
         FROM events WHERE event = 'purchase' AND source = 'shop_ecommerce'
-          AND {local}::DATE BETWEEN DATE '2025-11-04' AND DATE '2025-12-01' GROUP BY 1""")
+          AND {local}::DATE BETWEEN DATE '2025-11-04' AND DATE '2025-12-01' GROUP BY 1""",
+    )
     assert week[True]["per_day"] > 2 * week[False]["per_day"]
-    days = by(demo_ws, "dow", f"""
+    days = by(
+        demo_ws,
+        "dow",
+        f"""
         SELECT isodow({local}) AS dow, count(*) AS n FROM events
-        WHERE source = 'shop_pos' AND event = 'purchase' GROUP BY 1""")
+        WHERE source = 'shop_pos' AND event = 'purchase' GROUP BY 1""",
+    )
     assert days[6]["n"] > 1.4 * sum(days[d]["n"] for d in range(1, 6)) / 5
-    hours = by(demo_ws, "h", f"""
+    hours = by(
+        demo_ws,
+        "h",
+        f"""
         SELECT hour({local}) AS h, count(*) AS n FROM events WHERE event = 'page_viewed'
-        GROUP BY 1""")
+        GROUP BY 1""",
+    )
     assert hours[21]["n"] > 5 * hours[4]["n"]
 
 
@@ -245,4 +322,5 @@ def test_revenue_decimals_are_exact() -> None:
     assert paid
     for row in paid:
         assert row["revenue"] == Decimal(json.loads(row["properties"])["revenue"]).quantize(
-            Decimal("0.0001"))
+            Decimal("0.0001")
+        )

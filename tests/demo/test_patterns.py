@@ -17,13 +17,17 @@ from tests.demo.conftest import by, one
 
 # -- (1) the payment step fails on phones ----------------------------------------------------
 def checkout_by_device(ws: Workspace) -> dict[Any, dict[str, Any]]:
-    return by(ws, "device", """
+    return by(
+        ws,
+        "device",
+        """
         SELECT context->'$.device'->>'type' AS device,
                count(*) FILTER (WHERE event = 'checkout_payment') AS payments,
                count(*) FILTER (WHERE event = 'checkout_error') AS errors
         FROM events WHERE event IN ('checkout_payment', 'checkout_error')
           AND (context->'$.app') IS NULL
-        GROUP BY 1""")
+        GROUP BY 1""",
+    )
 
 
 def test_checkout_errors_are_frequent_on_mobile(demo_ws: Workspace) -> None:
@@ -37,7 +41,9 @@ def test_checkout_errors_are_frequent_on_mobile(demo_ws: Workspace) -> None:
 
 
 def test_every_checkout_error_follows_a_payment_and_names_a_reason(demo_ws: Workspace) -> None:
-    row = one(demo_ws, """
+    row = one(
+        demo_ws,
+        """
         WITH e AS (SELECT event, ts, properties->>'order_id' AS order_id,
                           properties->>'reason' AS reason FROM events
                    WHERE event IN ('checkout_payment', 'checkout_error'))
@@ -46,14 +52,18 @@ def test_every_checkout_error_follows_a_payment_and_names_a_reason(demo_ws: Work
                    'payment_page_not_loaded', 'session_expired')) AS with_reason,
                count(*) FILTER (WHERE EXISTS (SELECT 1 FROM e p WHERE p.event = 'checkout_payment'
                    AND p.order_id = x.order_id AND p.ts < x.ts)) AS after_payment
-        FROM e x WHERE event = 'checkout_error'""")
+        FROM e x WHERE event = 'checkout_error'""",
+    )
     assert row["errors"] > 100
     assert row["with_reason"] == row["errors"] == row["after_payment"]
 
 
 def ces_after_checkout(ws: Workspace) -> dict[Any, dict[str, Any]]:
     """Average CES of each answer, by the checkout result that preceded it (same user)."""
-    return by(ws, "result", """
+    return by(
+        ws,
+        "result",
+        """
         WITH ces AS (SELECT user_id, ts, CAST(properties->>'score' AS INTEGER) AS score
                      FROM events WHERE event = 'ces_response'
                        AND properties->>'touchpoint' = 'checkout'),
@@ -62,7 +72,8 @@ def ces_after_checkout(ws: Workspace) -> dict[Any, dict[str, Any]]:
                        AND user_id IS NOT NULL)
         SELECT CASE WHEN r.failed THEN 'error' ELSE 'success' END AS result,
                count(*) AS answers, avg(score) AS ces
-        FROM ces c ASOF JOIN res r ON c.user_id = r.user_id AND c.ts >= r.ts GROUP BY 1""")
+        FROM ces c ASOF JOIN res r ON c.user_id = r.user_id AND c.ts >= r.ts GROUP BY 1""",
+    )
 
 
 def test_ces_is_low_after_a_checkout_error(demo_ws: Workspace) -> None:
@@ -75,7 +86,10 @@ def test_ces_is_low_after_a_checkout_error(demo_ws: Workspace) -> None:
 def shop_campaigns(ws: Workspace) -> dict[Any, dict[str, Any]]:
     """Entrances (landing page views: no referrer from the shop itself) and purchases made in
     the same sessions, by UTM campaign."""
-    return by(ws, "campaign", """
+    return by(
+        ws,
+        "campaign",
+        """
         WITH visits AS (
             SELECT coalesce(context->'$.campaign'->>'name', '(none)') AS campaign,
                    count(*) AS visits
@@ -88,7 +102,8 @@ def shop_campaigns(ws: Workspace) -> dict[Any, dict[str, Any]]:
                    count(*) AS purchases
             FROM events WHERE event = 'purchase' AND source = 'shop_ecommerce' GROUP BY 1)
         SELECT campaign, visits, coalesce(purchases, 0) AS purchases
-        FROM visits LEFT JOIN buys USING (campaign)""")
+        FROM visits LEFT JOIN buys USING (campaign)""",
+    )
 
 
 def test_tiktok_brings_visits_but_few_purchases(demo_ws: Workspace) -> None:
@@ -96,7 +111,8 @@ def test_tiktok_brings_visits_but_few_purchases(demo_ws: Workspace) -> None:
     tiktok = stats.pop("aurora-tiktok-glow-challenge")
     total_visits = tiktok["visits"] + sum(s["visits"] for s in stats.values())
     other_rate = sum(s["purchases"] for s in stats.values()) / sum(
-        s["visits"] for s in stats.values())
+        s["visits"] for s in stats.values()
+    )
     ranked = sorted((s["visits"] for s in stats.values()), reverse=True)
     assert tiktok["visits"] >= ranked[2], "TikTok is among the three largest sources of visits"
     assert tiktok["visits"] > 0.1 * total_visits
@@ -118,7 +134,10 @@ def test_paid_social_has_the_lowest_conversion_of_the_big_channels(demo_ws: Work
 
 # -- (3) distinct customer groups ---------------------------------------------------------------
 def test_families_book_long_summer_stays_and_companies_midweek_nights(demo_ws: Workspace) -> None:
-    stats = by(demo_ws, "kind", """
+    stats = by(
+        demo_ws,
+        "kind",
+        """
         SELECT CASE WHEN properties->>'rate_plan' = 'corporate' THEN 'corporate'
                     WHEN CAST(properties->>'children' AS INTEGER) > 0
                          AND properties->>'booking_type' = 'individual' THEN 'family'
@@ -130,7 +149,8 @@ def test_families_book_long_summer_stays_and_companies_midweek_nights(demo_ws: W
                avg(CASE WHEN isodow(CAST(properties->>'check_in' AS DATE)) <= 4
                    THEN 1 ELSE 0 END) AS midweek,
                avg(revenue) AS revenue
-        FROM events WHERE event = 'booking_confirmed' GROUP BY 1""")
+        FROM events WHERE event = 'booking_confirmed' GROUP BY 1""",
+    )
     family, corporate = stats["family"], stats["corporate"]
     assert family["bookings"] > 80 and corporate["bookings"] > 40
     assert family["summer"] > 0.6 and family["nights"] > 5
@@ -141,7 +161,10 @@ def test_families_book_long_summer_stays_and_companies_midweek_nights(demo_ws: W
 def test_app_users_buy_more_often_and_are_happier(demo_ws: Workspace) -> None:
     """Loyal customers use the app (they alias its device id to their customer number).
     NPS is averaged per buyer, so frequent buyers do not weigh more."""
-    stats = by(demo_ws, "app", """
+    stats = by(
+        demo_ws,
+        "app",
+        """
         WITH app AS (SELECT DISTINCT user_id FROM events WHERE event = 'alias'),
              buyers AS (SELECT user_id, count(*) AS orders FROM events
                         WHERE event = 'purchase' AND user_id IS NOT NULL
@@ -152,7 +175,8 @@ def test_app_users_buy_more_often_and_are_happier(demo_ws: Workspace) -> None:
         SELECT a.user_id IS NOT NULL AS app, count(*) AS buyers, avg(orders) AS orders,
                avg(nps) AS nps
         FROM buyers b LEFT JOIN app a USING (user_id) LEFT JOIN nps USING (user_id)
-        GROUP BY 1""")
+        GROUP BY 1""",
+    )
     app, web = stats[True], stats[False]
     assert app["buyers"] > 50 and web["buyers"] > 150
     assert app["orders"] > 1.4 * web["orders"]
@@ -160,7 +184,10 @@ def test_app_users_buy_more_often_and_are_happier(demo_ws: Workspace) -> None:
 
 
 def test_bargain_buys_are_small_mobile_and_around_black_friday(demo_ws: Workspace) -> None:
-    stats = by(demo_ws, "code", """
+    stats = by(
+        demo_ws,
+        "code",
+        """
         SELECT coalesce(properties->>'discount_code' = 'BLACKAURORA30', false) AS code,
                count(*) AS orders,
                avg(revenue) AS revenue,
@@ -168,7 +195,8 @@ def test_bargain_buys_are_small_mobile_and_around_black_friday(demo_ws: Workspac
                    AS mobile
         FROM events WHERE event = 'purchase' AND source = 'shop_ecommerce'
           AND properties->>'order_type' = 'online'
-        GROUP BY 1""")
+        GROUP BY 1""",
+    )
     black_friday, rest = stats[True], stats[False]
     assert black_friday["orders"] > 25
     assert black_friday["revenue"] < 0.8 * rest["revenue"]
@@ -176,9 +204,13 @@ def test_bargain_buys_are_small_mobile_and_around_black_friday(demo_ws: Workspac
 
 
 def test_wholesale_orders_are_large(demo_ws: Workspace) -> None:
-    stats = by(demo_ws, "kind", """
+    stats = by(
+        demo_ws,
+        "kind",
+        """
         SELECT properties->>'order_type' AS kind, count(*) AS orders, avg(revenue) AS revenue
-        FROM events WHERE event = 'purchase' GROUP BY 1""")
+        FROM events WHERE event = 'purchase' GROUP BY 1""",
+    )
     assert stats["wholesale"]["orders"] > 20
     assert stats["wholesale"]["revenue"] > 5 * stats["online"]["revenue"]
 
@@ -187,7 +219,10 @@ def test_wholesale_orders_are_large(demo_ws: Workspace) -> None:
 def nurture(ws: Workspace) -> dict[Any, dict[str, Any]]:
     """Website leads (newsletter signups), split by whether they were sent nurture emails, and
     how many bought or booked afterwards."""
-    return by(ws, "nurtured", """
+    return by(
+        ws,
+        "nurtured",
+        """
         WITH leads AS (SELECT user_id, min(ts) AS ts FROM events
                        WHERE event = 'newsletter_signup' GROUP BY 1),
              treated AS (SELECT DISTINCT user_id FROM events WHERE event = 'email_sent'
@@ -198,7 +233,8 @@ def nurture(ws: Workspace) -> dict[Any, dict[str, Any]]:
         SELECT t.user_id IS NOT NULL AS nurtured, count(*) AS leads,
                count(c.user_id) AS converted
         FROM leads l LEFT JOIN treated t USING (user_id) LEFT JOIN converted c USING (user_id)
-        GROUP BY 1""")
+        GROUP BY 1""",
+    )
 
 
 def test_nurtured_leads_convert_more(demo_ws: Workspace) -> None:
@@ -212,7 +248,10 @@ def test_nurtured_leads_convert_more(demo_ws: Workspace) -> None:
 
 # -- (5) slow tickets make detractors --------------------------------------------------------------
 def nps_after_tickets(ws: Workspace) -> dict[Any, dict[str, Any]]:
-    return by(ws, "slow", """
+    return by(
+        ws,
+        "slow",
+        """
         WITH t AS (SELECT user_id, ts, CAST(properties->>'resolution_hours' AS DOUBLE) > ?
                           AS slow FROM events WHERE event = 'support_ticket_resolved'),
              n AS (SELECT user_id, ts, CAST(properties->>'score' AS INTEGER) AS score
@@ -221,7 +260,8 @@ def nps_after_tickets(ws: Workspace) -> dict[Any, dict[str, Any]]:
         SELECT slow, count(*) AS answers, avg(score) AS nps,
                avg(CASE WHEN score <= 6 THEN 1 ELSE 0 END) AS detractors
         FROM n ASOF JOIN t ON n.user_id = t.user_id AND n.ts >= t.ts GROUP BY 1""",
-              [SLOW_TICKET_HOURS])
+        [SLOW_TICKET_HOURS],
+    )
 
 
 def test_slow_tickets_make_detractors(demo_ws: Workspace) -> None:
@@ -233,7 +273,9 @@ def test_slow_tickets_make_detractors(demo_ws: Workspace) -> None:
 
 
 def test_slow_tickets_get_low_csat_and_service_comments(demo_ws: Workspace) -> None:
-    row = one(demo_ws, """
+    row = one(
+        demo_ws,
+        """
         WITH t AS (SELECT user_id, ts, CAST(properties->>'resolution_hours' AS DOUBLE) > 48
                           AS slow FROM events WHERE event = 'support_ticket_resolved'),
              c AS (SELECT user_id, ts, CAST(properties->>'score' AS INTEGER) AS score,
@@ -245,7 +287,8 @@ def test_slow_tickets_get_low_csat_and_service_comments(demo_ws: Workspace) -> N
                    OR comment ILIKE '%slow%' OR comment ILIKE '%giorni%'
                    OR comment ILIKE '%days%' OR comment ILIKE '%risolve%')) AS slow_comments,
                count(*) FILTER (WHERE slow AND comment IS NOT NULL) AS slow_with_comment
-        FROM c ASOF JOIN t ON c.user_id = t.user_id AND c.ts >= t.ts""")
+        FROM c ASOF JOIN t ON c.user_id = t.user_id AND c.ts >= t.ts""",
+    )
     assert row["slow_csat"] < 2.8 < 3.8 < row["fast_csat"]
     assert row["fast_csat"] - row["slow_csat"] > 1.4
     assert row["slow_comments"] == row["slow_with_comment"] > 5

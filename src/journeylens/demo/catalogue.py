@@ -58,6 +58,7 @@ class Source:
     description: str
 
 
+# fmt: off
 SOURCES: Final = (
     Source("hotel_website", "website", "first", HOTEL,
            "hotellagoblu.it: pages, rooms, booking engine, chatbot (analytics.js)"),
@@ -84,10 +85,12 @@ SOURCES: Final = (
     Source("review_monitor", "reviews", "third", None,
            "Reviews collected from Google, TripAdvisor and Trustpilot"),
     Source("ad_server", "ads", "third", None,
-           "Ad server log: impressions and clicks on Google, Meta, TikTok, display (cookie-matched)"),
+           "Ad server log: impressions and clicks on Google, Meta, TikTok, display "
+           "(cookie-matched)"),
     Source("data_provider", "enrichment", "third", None,
            "AudiencePlus Italia: bought demographic enrichment, matched by email"),
 )
+# fmt: on
 SOURCE_INDEX: Final = {s.name: i for i, s in enumerate(SOURCES)}
 
 
@@ -98,6 +101,7 @@ class Event:
     phase: str
 
 
+# fmt: off
 EVENTS: Final = (
     Event("ad_impression", "track", "awareness"),
     Event("ad_click", "track", "awareness"),
@@ -142,6 +146,7 @@ EVENTS: Final = (
     Event("group", "group", "identity"),
     Event("alias", "alias", "identity"),
 )
+# fmt: on
 EVENT_INDEX: Final = {e.name: i for i, e in enumerate(EVENTS)}
 
 
@@ -171,6 +176,7 @@ class Traffic:
     """Multiplier of the chance that a purchase intent started here converts (planted)."""
 
 
+# fmt: off
 TRAFFIC: Final = (
     # Hotel Lago Blu
     Traffic("hotel_direct", HOTEL, "Direct"),
@@ -241,8 +247,10 @@ TRAFFIC: Final = (
             cpc=0.25, platform="ScontiWeb", conversion=0.9),
     Traffic("shop_app", SHOP, "Direct", tag=("(direct)", "(none)")),
 )
+# fmt: on
 TRAFFIC_INDEX: Final = {t.key: i for i, t in enumerate(TRAFFIC)}
 
+# fmt: off
 # Products of Bottega Aurora: (id, name, category, price EUR, slug)
 PRODUCTS: Final = (
     ("BA-101", "Crema viso idratante all'aloe", "viso", 24.90, "crema-viso-aloe"),
@@ -358,7 +366,7 @@ EMAIL_DOMAINS_IT: Final = (
 )
 EMAIL_DOMAINS_FOREIGN: Final = ("gmail.com", "gmx.de", "bluewin.ch", "outlook.com", "web.de")
 
-# (country, language, city choices, phone prefix, hotel-guest share, currency, foreign-currency share)
+# (country, language, cities)
 COUNTRIES: Final = (
     ("IT", "it", ("Milano", "Verona", "Brescia", "Bergamo", "Torino", "Bologna", "Padova",
                   "Roma", "Trento", "Mantova", "Vicenza", "Modena", "Firenze", "Parma")),
@@ -390,3 +398,4 @@ ACCOUNT_TYPES: Final = {
         ("Retail",), ("Titolare", "Buyer", "Responsabile acquisti", "Store manager"),
     ),
 }
+# fmt: on

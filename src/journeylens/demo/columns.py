@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -27,7 +28,7 @@ __all__ = [
     "where",
 ]
 
-Part = pa.Array | str
+Part: TypeAlias = "pa.Array | str"
 _HEX = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2")
 STRING = pa.string()
 
@@ -144,8 +145,9 @@ class Json:
         The first field of an object must not be optional (it carries no comma)."""
         if not self.parts:
             raise ValueError("the first field of a Json object cannot be optional")
-        fragment = concat(self._key(key), value) if not isinstance(value, str) \
-            else self._key(key) + value
+        fragment = (
+            concat(self._key(key), value) if not isinstance(value, str) else self._key(key) + value
+        )
         self.parts.append(where(mask, fragment))
         return self
 

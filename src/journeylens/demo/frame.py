@@ -8,6 +8,7 @@ channel, currency), Arrow strings for ids and JSON. :func:`assemble` concatenate
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -18,7 +19,15 @@ from journeylens.demo.columns import concat, decimal_money, int_text, take
 from journeylens.events.channels import CHANNELS
 from journeylens.schema import EVENT_SCHEMA
 
-__all__ = ["CHANNEL_INDEX", "CURRENCIES", "Block", "assemble", "block"]
+__all__ = [
+    "CHANNEL_INDEX",
+    "CURRENCIES",
+    "Attempts",
+    "Block",
+    "Conversions",
+    "assemble",
+    "block",
+]
 
 CHANNEL_INDEX = {name: i for i, name in enumerate(CHANNELS)}
 CURRENCIES = ("", "EUR", "CHF", "USD")
@@ -61,7 +70,7 @@ class Block:
 
     def subset(self, mask: np.ndarray) -> Block:
         index = pa.array(np.flatnonzero(mask))
-        values = {}
+        values: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if value is None:
@@ -71,6 +80,32 @@ class Block:
             else:
                 values[f.name] = value.take(index)
         return Block(**values)
+
+
+@dataclass
+class Conversions:
+    """Purchases and bookings of the batch, wherever they happened."""
+
+    person: np.ndarray
+    intent: np.ndarray
+    ts: np.ndarray
+    mode: np.ndarray
+    error: np.ndarray
+    """The payment failed at least once before it succeeded."""
+
+    def __len__(self) -> int:
+        return len(self.person)
+
+
+@dataclass
+class Attempts:
+    """Checkout results on the website and the app (successes and errors)."""
+
+    person: np.ndarray
+    intent: np.ndarray
+    ts: np.ndarray
+    device: np.ndarray
+    error: np.ndarray
 
 
 def block(
@@ -94,10 +129,14 @@ def block(
 
     explicit_array = np.full(n, explicit) if isinstance(explicit, bool) else explicit
     return Block(
-        person=person.astype(np.int64, copy=False), ts=ts.astype(np.int64, copy=False),
-        event=codes(event, EVENT_INDEX, np.int16), source=codes(source, SOURCE_INDEX, np.int8),
-        channel=codes(channel, CHANNEL_INDEX, np.int8), explicit=explicit_array,
-        properties=properties, **columns,  # type: ignore[arg-type]
+        person=person.astype(np.int64, copy=False),
+        ts=ts.astype(np.int64, copy=False),
+        event=codes(event, EVENT_INDEX, np.int16),
+        source=codes(source, SOURCE_INDEX, np.int8),
+        channel=codes(channel, CHANNEL_INDEX, np.int8),
+        explicit=explicit_array,
+        properties=properties,
+        **columns,  # type: ignore[arg-type]
     )
 
 
@@ -110,10 +149,14 @@ def _strings(blocks: list[Block], name: str) -> pa.Array:
 
 
 def _numbers(blocks: list[Block], name: str, fill: int) -> np.ndarray:
-    return np.concatenate([
-        np.full(len(b), fill, dtype=np.int64) if getattr(b, name) is None
-        else getattr(b, name).astype(np.int64, copy=False) for b in blocks
-    ])
+    return np.concatenate(
+        [
+            np.full(len(b), fill, dtype=np.int64)
+            if getattr(b, name) is None
+            else getattr(b, name).astype(np.int64, copy=False)
+            for b in blocks
+        ]
+    )
 
 
 def assemble(
@@ -165,8 +208,9 @@ def assemble(
         "original_ts": stamps,
         "sent_at": stamps,
         "received_at": pa.array(ts + delay, pa.timestamp("us")),
-        "channel": channel_names if designed_channel else pc.if_else(
-            pa.array(explicit), channel_names, pa.scalar(None, pa.string())),
+        "channel": channel_names
+        if designed_channel
+        else pc.if_else(pa.array(explicit), channel_names, pa.scalar(None, pa.string())),
         "source": take(_SOURCE_NAMES, source),
         "data_party": take(_SOURCE_PARTIES, source),
         "revenue": decimal_money(np.maximum(revenue, 0), revenue >= 0),
@@ -180,8 +224,12 @@ def assemble(
     names = list(EVENT_SCHEMA.names)
     schema = EVENT_SCHEMA
     if not designed_channel:
-        schema = pa.schema([pa.field("explicit_channel", pa.string()) if f.name == "channel"
-                            else f for f in EVENT_SCHEMA])
+        schema = pa.schema(
+            [
+                pa.field("explicit_channel", pa.string()) if f.name == "channel" else f
+                for f in EVENT_SCHEMA
+            ]
+        )
         columns["explicit_channel"] = columns.pop("channel")
         names = schema.names
     table = pa.Table.from_arrays([columns[c] for c in names], schema=schema)

@@ -16,17 +16,12 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 
-from journeylens.demo.frame import Block, assemble
+from journeylens.demo.crm import crm_new_customers, crm_sync
+from journeylens.demo.frame import Attempts, Block, Conversions, assemble
 from journeylens.demo.intents import plan_intents
-from journeylens.demo.lifecycle import Attempts, aftercare
+from journeylens.demo.lifecycle import aftercare
 from journeylens.demo.marketing import ads, data_provider, emails, social
-from journeylens.demo.offline import (
-    Conversions,
-    crm_new_customers,
-    crm_sync,
-    offline_events,
-    stays,
-)
+from journeylens.demo.offline import offline_events, stays
 from journeylens.demo.people import make_people
 from journeylens.demo.seasons import DEMO_END, window
 from journeylens.demo.sessions import plan_sessions
@@ -105,8 +100,9 @@ def generate_batch(
     stay_blocks, check_out = stays(rng, people, intents, conv, world)
     blocks += stay_blocks
     blocks.append(crm_new_customers(rng, people, conv, world))
-    attempts = Attempts(web.result_person, web.result_intent, web.result_ts,
-                        web.result_device, web.result_error)
+    attempts = Attempts(
+        web.result_person, web.result_intent, web.result_ts, web.result_device, web.result_error
+    )
     blocks += aftercare(rng, people, intents, conv, attempts, check_out, world)
     mail, clicks = emails(rng, people, conv, world)
     blocks += mail
@@ -115,8 +111,13 @@ def generate_batch(
     blocks.append(social(rng, people, intents, world))
     blocks.append(data_provider(rng, people, world))
     table, _ = assemble(
-        blocks, start_us=world.win.start_us, end_us=world.win.end_us,
-        id_prefix=f"demo-{seed}-{index}-", first_number=0, import_id=f"demo-seed-{seed}",
-        rng=rng, designed_channel=designed_channel,
+        blocks,
+        start_us=world.win.start_us,
+        end_us=world.win.end_us,
+        id_prefix=f"demo-{seed}-{index}-",
+        first_number=0,
+        import_id=f"demo-seed-{seed}",
+        rng=rng,
+        designed_channel=designed_channel,
     )
     return table

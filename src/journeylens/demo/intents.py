@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from journeylens.demo import catalogue as cat
-from journeylens.demo.people import People
 from journeylens.demo.patterns import (
     APP,
     MODES,
@@ -28,6 +27,7 @@ from journeylens.demo.patterns import (
     mode_matrix,
     segment_array,
 )
+from journeylens.demo.people import People
 from journeylens.demo.seasons import HOURS, Window, sample_seconds
 
 __all__ = ["Intents", "plan_intents"]
@@ -36,9 +36,9 @@ _MODES = mode_matrix()
 PRODUCT_PRICE = np.array([round(p[3] * 10_000) for p in cat.PRODUCTS], dtype=np.int64)
 PRODUCT_BY_PRICE = np.argsort(PRODUCT_PRICE, kind="stable")
 ROOM_PRICE = np.array([round(r[2] * 10_000) for r in cat.ROOMS], dtype=np.int64)
-SEASON_PRICE = np.array([0, .85, .85, .9, 1.0, 1.05, 1.2, 1.4, 1.5, 1.15, 1.0, .85, 1.1])
+SEASON_PRICE = np.array([0, 0.85, 0.85, 0.9, 1.0, 1.05, 1.2, 1.4, 1.5, 1.15, 1.0, 0.85, 1.1])
 RATE_PLANS = ("flexible", "non_refundable", "corporate", "group", "package")
-RATE_FACTOR = np.array([1.0, .9, .85, .8, 1.05])
+RATE_FACTOR = np.array([1.0, 0.9, 0.85, 0.8, 1.05])
 FOREIGN_RATE = {2: 0.94, 3: 1.08}
 """EUR → CHF and USD, for the hotel's bookings in the guest's currency."""
 SHIPPING = 49_000  # 4.90 EUR
@@ -82,11 +82,13 @@ class Intents:
         return len(self.person)
 
 
-def plan_intents(rng: np.random.Generator, people: People, win: Window,
-                 profiles: dict[str, np.ndarray]) -> Intents:
+def plan_intents(
+    rng: np.random.Generator, people: People, win: Window, profiles: dict[str, np.ndarray]
+) -> Intents:
     fixed = segment_array("intents", object)
     counts = np.array([f[0] for f in fixed])[people.segment] + rng.poisson(
-        np.array([f[1] for f in fixed])[people.segment])
+        np.array([f[1] for f in fixed])[people.segment]
+    )
     counts = np.minimum(counts, 60)
     person = np.repeat(np.arange(people.n), counts)
     k = np.arange(len(person)) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -111,7 +113,7 @@ def plan_intents(rng: np.random.Generator, people: People, win: Window,
             day[sel] = stay - np.round(lead).astype(np.int64)
             nights[sel] = rng.integers(s.nights[0], s.nights[1] + 1, len(sel))
             if s.key == "families":
-                nights[sel] = np.where(rng.random(len(sel)) < .5, 7, nights[sel])
+                nights[sel] = np.where(rng.random(len(sel)) < 0.5, 7, nights[sel])
         else:
             day[sel] = win.sample_days(rng, 0, win.days, profiles[s.season], len(sel))
     in_store = np.flatnonzero(mode == STORE)
@@ -130,29 +132,43 @@ def plan_intents(rng: np.random.Generator, people: People, win: Window,
     shop_item = PRODUCT_BY_PRICE[np.clip(rank, 0, len(cat.PRODUCTS) - 1)]
     room = np.clip(rank, 0, len(cat.ROOMS) - 1)
     item = np.where(hotel, room, shop_item)
-    item2 = np.where(~hotel & (rng.random(n) < np.where(seg == SEGMENT_INDEX["bargain_hunters"],
-                                                         .12, .4)),
-                     rng.integers(0, len(cat.PRODUCTS), n), -1)
+    item2 = np.where(
+        ~hotel & (rng.random(n) < np.where(seg == SEGMENT_INDEX["bargain_hunters"], 0.12, 0.4)),
+        rng.integers(0, len(cat.PRODUCTS), n),
+        -1,
+    )
     item2 = np.where(item2 == item, -1, item2)
     basket = segment_array("basket")[seg]
     wholesale = basket > 1
-    quantity = np.where(wholesale, np.round(basket * (1 + rng.poisson(1.0, n))),
-                        1 + rng.poisson(.25, n)).astype(np.int64)
+    quantity = np.where(
+        wholesale, np.round(basket * (1 + rng.poisson(1.0, n))), 1 + rng.poisson(0.25, n)
+    ).astype(np.int64)
     quantity2 = np.where(item2 >= 0, np.where(wholesale, quantity, 1), 0)
 
-    adults = np.where(seg == SEGMENT_INDEX["families"], 2,
-                      np.where(np.isin(seg, (SEGMENT_INDEX["business"],
-                                             SEGMENT_INDEX["corporate_travellers"])), 1, 2))
-    children = np.where(seg == SEGMENT_INDEX["families"],
-                        1 + rng.binomial(2, .4, n), rng.poisson(
-                            segment_array("children")[seg])).astype(np.int64)
+    adults = np.where(
+        seg == SEGMENT_INDEX["families"],
+        2,
+        np.where(
+            np.isin(seg, (SEGMENT_INDEX["business"], SEGMENT_INDEX["corporate_travellers"])), 1, 2
+        ),
+    )
+    children = np.where(
+        seg == SEGMENT_INDEX["families"],
+        1 + rng.binomial(2, 0.4, n),
+        rng.poisson(segment_array("children")[seg]),
+    ).astype(np.int64)
     children[~hotel] = 0
     adults[~hotel] = 0
     group = seg == SEGMENT_INDEX["travel_agents"]
     rooms = np.where(group, rng.integers(4, 16, n), 1)
     adults = np.where(group, rooms * 2, adults)
-    rate = np.where(group, 3, np.where(seg == SEGMENT_INDEX["corporate_travellers"], 2,
-                                       np.where(rng.random(n) < .35, 1, 0)))
+    rate = np.where(
+        group,
+        3,
+        np.where(
+            seg == SEGMENT_INDEX["corporate_travellers"], 2, np.where(rng.random(n) < 0.35, 1, 0)
+        ),
+    )
     rate = np.where(mode == TOUR, 4, rate)
 
     month = win.month[win.index(stay_day)]
@@ -164,9 +180,9 @@ def plan_intents(rng: np.random.Generator, people: People, win: Window,
     bargain = seg == SEGMENT_INDEX["bargain_hunters"]
     u = rng.random(n)
     discount = np.full(n, -1, dtype=np.int64)
-    discount[(np.abs(bf) <= 4) & (u < np.where(bargain, .8, .2))] = 0
-    discount[(discount < 0) & (key >= 1201) & (key <= 1224) & (u < .25)] = 3
-    discount[(discount < 0) & bargain & (u < .3)] = 1
+    discount[(np.abs(bf) <= 4) & (u < np.where(bargain, 0.8, 0.2))] = 0
+    discount[(discount < 0) & (key >= 1201) & (key <= 1224) & (u < 0.25)] = 3
+    discount[(discount < 0) & bargain & (u < 0.3)] = 1
     discount[wholesale | hotel] = -1
     unit = np.where(wholesale, PRODUCT_PRICE[shop_item] * 6 // 10, PRODUCT_PRICE[shop_item])
     unit2 = np.where(item2 >= 0, PRODUCT_PRICE[np.maximum(item2, 0)], 0)
@@ -180,8 +196,8 @@ def plan_intents(rng: np.random.Generator, people: People, win: Window,
     currency = np.ones(n, dtype=np.int8)
     country = people.country[person]
     foreign_pay = hotel & (mode == WEB)
-    currency[foreign_pay & (country == 2) & (rng.random(n) < .7)] = 2
-    currency[foreign_pay & (country == 5) & (rng.random(n) < .8)] = 3
+    currency[foreign_pay & (country == 2) & (rng.random(n) < 0.7)] = 2
+    currency[foreign_pay & (country == 5) & (rng.random(n) < 0.8)] = 3
     factor = np.ones(n)
     for code, rate_to in FOREIGN_RATE.items():
         factor[currency == code] = rate_to
@@ -189,9 +205,26 @@ def plan_intents(rng: np.random.Generator, people: People, win: Window,
     revenue = np.where(hotel, hotel_revenue, shop_revenue)
     assert len(MODES) == 6
     return Intents(
-        person=person, number=people.gidx[person] * 100 + k, segment=seg, brand=brand,
-        mode=mode, day=day, anchor=anchor, item=item, item2=item2, quantity=quantity,
-        quantity2=quantity2, stay_day=stay_day, nights=nights, adults=adults,
-        children=children, rooms=rooms, rate=rate, discount=discount, shipping=shipping,
-        revenue=revenue, currency=currency, wholesale=wholesale,
+        person=person,
+        number=people.gidx[person] * 100 + k,
+        segment=seg,
+        brand=brand,
+        mode=mode,
+        day=day,
+        anchor=anchor,
+        item=item,
+        item2=item2,
+        quantity=quantity,
+        quantity2=quantity2,
+        stay_day=stay_day,
+        nights=nights,
+        adults=adults,
+        children=children,
+        rooms=rooms,
+        rate=rate,
+        discount=discount,
+        shipping=shipping,
+        revenue=revenue,
+        currency=currency,
+        wholesale=wholesale,
     )

@@ -1,5 +1,4 @@
-"""Offline and partner touchpoints: shop tills, phone bookings, partner bookings, hotel stays,
-CRM records, B2B accounts, fairs and printed catalogues.
+"""Offline and partner touchpoints: shop tills, phone bookings, partner bookings, hotel stays.
 
 Tills, phone calls without a known caller and partners identify people only by what they
 write down — an email or a phone number in ``context.traits`` — so identity resolution has to
@@ -9,31 +8,22 @@ customer's (the planted shared-identifier trap).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeylens.demo import catalogue as cat
+from journeylens.demo.checkout import booking_properties
 from journeylens.demo.columns import Json, concat, hex_ids, money_text, take, where
-from journeylens.demo.frame import Block, block
+from journeylens.demo.crm import crm_identify
+from journeylens.demo.frame import Block, Conversions, block
 from journeylens.demo.intents import PRODUCT_PRICE, Intents
-from journeylens.demo.patterns import PHONE, PORTAL, SEGMENTS, STORE, TOUR, segment_array
+from journeylens.demo.patterns import PHONE, PORTAL, STORE, TOUR, segment_array
 from journeylens.demo.people import NEVER, People
 from journeylens.demo.seasons import HOURS, sample_seconds
-from journeylens.demo.web import booking_properties
 from journeylens.demo.world import LOOKUP, World
 
-__all__ = [
-    "SHARED_EMAIL_SHARE",
-    "Conversions",
-    "crm_new_customers",
-    "crm_sync",
-    "offline_events",
-    "stays",
-]
+__all__ = ["SHARED_EMAIL_SHARE", "offline_events", "stays"]
 
 SHARED_EMAIL_SHARE = 0.10
 """Share of receipts with an email that carry the shop's own address (the trap)."""
@@ -47,88 +37,136 @@ _EXTRA_PRICE = np.array([round(e[2] * 10_000) for e in cat.HOTEL_EXTRAS], dtype=
 _SHARED = pa.array([b.shared_email for b in cat.BRANDS])
 
 
-@dataclass
-class Conversions:
-    """Purchases and bookings of the batch, wherever they happened."""
-
-    person: np.ndarray
-    intent: np.ndarray
-    ts: np.ndarray
-    mode: np.ndarray
-    error: np.ndarray
-    """The payment failed at least once before it succeeded."""
-
-    def __len__(self) -> int:
-        return len(self.person)
-
-
 def _brand_json(people: People, person: np.ndarray) -> Json:
     return Json(len(person)).raw("brand", take(LOOKUP.brand_q, people.brand[person]))
 
 
-def _traits(rng: np.random.Generator, people: People, person: np.ndarray, p_email: np.ndarray,
-            p_phone: np.ndarray, *, shared: float = 0.0, proxy: float = 0.0) -> pa.Array:
+def _traits(
+    rng: np.random.Generator,
+    people: People,
+    person: np.ndarray,
+    p_email: np.ndarray,
+    p_phone: np.ndarray,
+    *,
+    shared: float = 0.0,
+    proxy: float = 0.0,
+) -> pa.Array:
     """``context.traits`` as a till or a partner writes them (null when nothing was given)."""
     n = len(person)
     u = rng.random(n)
     email = u < p_email
-    phone = (u >= p_email) & (u < p_email + p_phone) | (rng.random(n) < p_phone * .5)
+    phone = (u >= p_email) & (u < p_email + p_phone) | (rng.random(n) < p_phone * 0.5)
     address = take(people.email, person)
-    address = pc.if_else(pa.array(rng.random(n) < .2), pc.utf8_capitalize(address), address)
+    address = pc.if_else(pa.array(rng.random(n) < 0.2), pc.utf8_capitalize(address), address)
     if shared:
-        address = pc.if_else(pa.array(rng.random(n) < shared),
-                             take(_SHARED, people.brand[person]), address)
+        address = pc.if_else(
+            pa.array(rng.random(n) < shared), take(_SHARED, people.brand[person]), address
+        )
     if proxy:
-        address = pc.if_else(pa.array(rng.random(n) < proxy),
-                             concat("guest-", hex_ids(rng, n, 5), "@guest.prenotalago.it"),
-                             address)
-    body = concat("{", where(email, concat('"email":"', address, '"')),
-                  where(email & phone, ","),
-                  where(phone, concat('"phone":"', take(people.phone_local, person), '"')), "}",
-                  skip_nulls=True)
+        address = pc.if_else(
+            pa.array(rng.random(n) < proxy),
+            concat("guest-", hex_ids(rng, n, 5), "@guest.prenotalago.it"),
+            address,
+        )
+    body = concat(
+        "{",
+        where(email, concat('"email":"', address, '"')),
+        where(email & phone, ","),
+        where(phone, concat('"phone":"', take(people.phone_local, person), '"')),
+        "}",
+        skip_nulls=True,
+    )
     return where(email | phone, body)
 
 
-def offline_events(rng: np.random.Generator, people: People, intents: Intents,
-                   world: World) -> tuple[list[Block], Conversions]:
+def offline_events(
+    rng: np.random.Generator, people: People, intents: Intents, world: World
+) -> tuple[list[Block], Conversions]:
     """Store visits and receipts, phone calls, partner bookings of the offline intents."""
     blocks: list[Block] = []
     conv = segment_array("conversion")[intents.segment]
-    win = world.win
 
     # Shops: a visit, then (most of the time) a receipt.
     i = np.flatnonzero(intents.mode == STORE)
     p = intents.person[i]
     ts = intents.anchor[i]
-    bought = rng.random(len(i)) < np.maximum(conv[i], .6)
+    bought = rng.random(len(i)) < np.maximum(conv[i], 0.6)
     visit = hex_ids(rng, len(i), 8, "pos-")
     store = people.gidx[p] % len(cat.STORES)
     known = people.known[p]
-    traits = _traits(rng, people, p, np.where(known, .55, .3), np.where(known, .35, .2),
-                     shared=SHARED_EMAIL_SHARE)
-    props = _brand_json(people, p).text("store_id", take(_STORE_ID, store)).text(
-        "store", take(_STORE_NAME, store)).text("visit_id", visit)
-    blocks.append(block(p, ts, "store_visit", "shop_pos", "Store", props.build(),
-                        explicit=True, anonymous_id=visit, traits=traits))
+    traits = _traits(
+        rng,
+        people,
+        p,
+        np.where(known, 0.55, 0.3),
+        np.where(known, 0.35, 0.2),
+        shared=SHARED_EMAIL_SHARE,
+    )
+    props = (
+        _brand_json(people, p)
+        .text("store_id", take(_STORE_ID, store))
+        .text("store", take(_STORE_NAME, store))
+        .text("visit_id", visit)
+    )
+    blocks.append(
+        block(
+            p,
+            ts,
+            "store_visit",
+            "shop_pos",
+            "Store",
+            props.build(),
+            explicit=True,
+            anonymous_id=visit,
+            traits=traits,
+        )
+    )
     b = np.flatnonzero(bought)
     it = intents.item[i[b]]
-    line = concat('[{"product_id":"', take(LOOKUP.product_id, it), '","name":',
-                  take(LOOKUP.product_name_q, it), ',"price":', money_text(PRODUCT_PRICE[it]),
-                  ',"quantity":', pa.array(intents.quantity[i[b]]).cast(pa.string()), "}]")
+    line = concat(
+        '[{"product_id":"',
+        take(LOOKUP.product_id, it),
+        '","name":',
+        take(LOOKUP.product_name_q, it),
+        ',"price":',
+        money_text(PRODUCT_PRICE[it]),
+        ',"quantity":',
+        pa.array(intents.quantity[i[b]]).cast(pa.string()),
+        "}]",
+    )
     revenue = PRODUCT_PRICE[it] * intents.quantity[i[b]]
-    props = _brand_json(people, p[b]).text(
-        "order_id", concat("BA-S", pa.array(intents.number[i[b]]).cast(pa.string()))).money(
-        "revenue", revenue).text("currency", "EUR").raw("products", line).text(
-        "store_id", take(_STORE_ID, store[b])).text("store", take(_STORE_NAME, store[b])).text(
-        "payment_method", take(pa.array(["card", "cash"]), (rng.random(len(b)) < .3)
-                               .astype(np.int8))).text("order_type", "store")
-    blocks.append(block(p[b], ts[b] + (3 + rng.exponential(8, len(b))).astype(np.int64) * MINUTE,
-                        "purchase", "shop_pos", "Store", props.build(), explicit=True,
-                        anonymous_id=visit.take(pa.array(b)), traits=traits.take(pa.array(b)),
-                        revenue=revenue, currency=np.ones(len(b), dtype=np.int8)))
+    props = (
+        _brand_json(people, p[b])
+        .text("order_id", concat("BA-S", pa.array(intents.number[i[b]]).cast(pa.string())))
+        .money("revenue", revenue)
+        .text("currency", "EUR")
+        .raw("products", line)
+        .text("store_id", take(_STORE_ID, store[b]))
+        .text("store", take(_STORE_NAME, store[b]))
+        .text(
+            "payment_method",
+            take(pa.array(["card", "cash"]), (rng.random(len(b)) < 0.3).astype(np.int8)),
+        )
+        .text("order_type", "store")
+    )
+    blocks.append(
+        block(
+            p[b],
+            ts[b] + (3 + rng.exponential(8, len(b))).astype(np.int64) * MINUTE,
+            "purchase",
+            "shop_pos",
+            "Store",
+            props.build(),
+            explicit=True,
+            anonymous_id=visit.take(pa.array(b)),
+            traits=traits.take(pa.array(b)),
+            revenue=revenue,
+            currency=np.ones(len(b), dtype=np.int8),
+        )
+    )
     conversions = [(p[b], i[b], ts[b], np.full(len(b), STORE))]
     # A loyalty card for half of the unknown buyers: the CRM knows them from then on.
-    card = b[~known[b] & (rng.random(len(b)) < .5)]
+    card = b[~known[b] & (rng.random(len(b)) < 0.5)]
     np.minimum.at(people.known_us, p[card], ts[card])
 
     # Phone calls to the hotel.
@@ -141,196 +179,207 @@ def offline_events(rng: np.random.Generator, people: People, intents: Intents,
     anon = where(~known_now, call)
     caller = where(~known_now, concat('{"phone":"', take(people.phone, p), '"}'))
     duration = (60 + rng.exponential(240, len(i))).astype(np.int64)
-    props = _brand_json(people, p).text("topic", "booking_request").number(
-        "duration_seconds", duration)
-    blocks.append(block(p, ts, "phone_call", "hotel_frontdesk", "Phone", props.build(),
-                        explicit=True, user_id=user, anonymous_id=anon, traits=caller))
-    b = np.flatnonzero(rng.random(len(i)) < np.minimum(conv[i] * 1.5, .95))
+    props = (
+        _brand_json(people, p).text("topic", "booking_request").number("duration_seconds", duration)
+    )
+    blocks.append(
+        block(
+            p,
+            ts,
+            "phone_call",
+            "hotel_frontdesk",
+            "Phone",
+            props.build(),
+            explicit=True,
+            user_id=user,
+            anonymous_id=anon,
+            traits=caller,
+        )
+    )
+    b = np.flatnonzero(rng.random(len(i)) < np.minimum(conv[i] * 1.5, 0.95))
     done = ts[b] + duration[b] * SECOND
-    blocks.append(_booking(people, intents, i[b], p[b], done, world, "hotel_frontdesk",
-                           "Phone", user.take(pa.array(b)), anon.take(pa.array(b)),
-                           caller.take(pa.array(b)), explicit=True))
+    blocks.append(
+        _booking(
+            people,
+            intents,
+            i[b],
+            p[b],
+            done,
+            world,
+            "hotel_frontdesk",
+            "Phone",
+            user.take(pa.array(b)),
+            anon.take(pa.array(b)),
+            caller.take(pa.array(b)),
+            explicit=True,
+        )
+    )
     np.minimum.at(people.known_us, p[b], done)
     conversions.append((p[b], i[b], done, np.full(len(b), PHONE)))
 
     # Partners: the booking portal and the tour operator share the bookings made with them.
-    for mode, source, prefix, p_email, proxy in ((PORTAL, "booking_portal", "pl-", .95, .7),
-                                                 (TOUR, "tour_operator", "to-", .6, 0.0)):
-        i = np.flatnonzero((intents.mode == mode) & (rng.random(len(intents)) < np.minimum(
-            conv * 1.5, .95)))
+    for mode, source, prefix, p_email, proxy in (
+        (PORTAL, "booking_portal", "pl-", 0.95, 0.7),
+        (TOUR, "tour_operator", "to-", 0.6, 0.0),
+    ):
+        i = np.flatnonzero(
+            (intents.mode == mode) & (rng.random(len(intents)) < np.minimum(conv * 1.5, 0.95))
+        )
         p = intents.person[i]
         anon = hex_ids(rng, len(i), 8, prefix)
-        traits = _traits(rng, people, p, np.full(len(i), p_email), np.full(len(i), .8),
-                         proxy=proxy)
+        traits = _traits(
+            rng, people, p, np.full(len(i), p_email), np.full(len(i), 0.8), proxy=proxy
+        )
         channel = "Affiliates" if mode == PORTAL else "Referral"
-        blocks.append(_booking(people, intents, i, p, intents.anchor[i], world, source, channel,
-                               None, anon, traits, explicit=False, partner=mode))
+        blocks.append(
+            _booking(
+                people,
+                intents,
+                i,
+                p,
+                intents.anchor[i],
+                world,
+                source,
+                channel,
+                None,
+                anon,
+                traits,
+                explicit=False,
+                partner=mode,
+            )
+        )
         conversions.append((p, i, intents.anchor[i], np.full(len(i), mode)))
     parts = list(zip(*conversions, strict=True))
     return blocks, Conversions(
-        person=np.concatenate(parts[0]), intent=np.concatenate(parts[1]),
-        ts=np.concatenate(parts[2]), mode=np.concatenate(parts[3]),
+        person=np.concatenate(parts[0]),
+        intent=np.concatenate(parts[1]),
+        ts=np.concatenate(parts[2]),
+        mode=np.concatenate(parts[3]),
         error=np.zeros(sum(len(x) for x in parts[0]), dtype=bool),
     )
 
 
 _PARTNER_CONTEXT = {
     PORTAL: '{"campaign":{"source":"prenotalago","medium":"affiliate","name":"lagoblu-prenotalago"}'
-            ',"page":{"url":"https://www.prenotalago.it/hotel/lago-blu-malcesine"}}',
+    ',"page":{"url":"https://www.prenotalago.it/hotel/lago-blu-malcesine"}}',
     TOUR: '{"campaign":{"source":"gardadolomititours","medium":"referral",'
-          '"name":"pacchetti-lago"}}',
+    '"name":"pacchetti-lago"}}',
 }
 
 
-def _booking(people: People, intents: Intents, i: np.ndarray, p: np.ndarray, ts: np.ndarray,
-             world: World, source: str, channel: str, user: pa.Array | None,
-             anon: pa.Array | None, traits: pa.Array | None, *, explicit: bool,
-             partner: int | None = None) -> Block:
+def _booking(
+    people: People,
+    intents: Intents,
+    i: np.ndarray,
+    p: np.ndarray,
+    ts: np.ndarray,
+    world: World,
+    source: str,
+    channel: str,
+    user: pa.Array | None,
+    anon: pa.Array | None,
+    traits: pa.Array | None,
+    *,
+    explicit: bool,
+    partner: int | None = None,
+) -> Block:
     prefix = {None: "LB-B", PORTAL: "PL-", TOUR: "GDT-"}[partner]
     booking_id = concat(prefix, pa.array(intents.number[i]).cast(pa.string()))
     props = booking_properties(_brand_json(people, p), intents, i, world, booking_id)
     if partner is not None:
         props.text("partner", "PrenotaLago.it" if partner == PORTAL else "Garda & Dolomiti Tours")
-    context = pa.array(np.full(len(i), _PARTNER_CONTEXT[partner], dtype=object), pa.string()) \
-        if partner is not None else None
-    return block(p, ts, "booking_confirmed", source, channel, props.build(), explicit=explicit,
-                 user_id=user, anonymous_id=anon, traits=traits, context=context,
-                 revenue=intents.revenue[i], currency=intents.currency[i])
+    context = (
+        pa.array(np.full(len(i), _PARTNER_CONTEXT[partner], dtype=object), pa.string())
+        if partner is not None
+        else None
+    )
+    return block(
+        p,
+        ts,
+        "booking_confirmed",
+        source,
+        channel,
+        props.build(),
+        explicit=explicit,
+        user_id=user,
+        anonymous_id=anon,
+        traits=traits,
+        context=context,
+        revenue=intents.revenue[i],
+        currency=intents.currency[i],
+    )
 
 
-def stays(rng: np.random.Generator, people: People, intents: Intents, conv: Conversions,
-          world: World) -> tuple[list[Block], np.ndarray]:
+def stays(
+    rng: np.random.Generator, people: People, intents: Intents, conv: Conversions, world: World
+) -> tuple[list[Block], np.ndarray]:
     """Check-in, extras and check-out of every hotel booking; returns the check-out times."""
     hotel = np.flatnonzero(intents.brand[conv.intent] == cat.HOTEL)
     i, p = conv.intent[hotel], conv.person[hotel]
     win = world.win
     check_in = win.to_utc(intents.stay_day[i], sample_seconds(rng, HOURS["check_in"], len(i)))
-    check_out = win.to_utc(intents.stay_day[i] + intents.nights[i],
-                           sample_seconds(rng, HOURS["check_out"], len(i)))
+    check_out = win.to_utc(
+        intents.stay_day[i] + intents.nights[i], sample_seconds(rng, HOURS["check_out"], len(i))
+    )
     booking = concat("LB-B", pa.array(intents.number[i]).cast(pa.string()))
     user = take(people.user_id, p)
-    props = _brand_json(people, p).text("booking_id", booking).text(
-        "room_type", take(LOOKUP.room_id, intents.item[i])).number("nights", intents.nights[i])
+    props = (
+        _brand_json(people, p)
+        .text("booking_id", booking)
+        .text("room_type", take(LOOKUP.room_id, intents.item[i]))
+        .number("nights", intents.nights[i])
+    )
     built = props.build()
     blocks = [
-        block(p, check_in, "check_in", "hotel_frontdesk", "Store", built, explicit=True,
-              user_id=user),
-        block(p, check_out, "check_out", "hotel_frontdesk", "Store", built, explicit=True,
-              user_id=user),
+        block(
+            p, check_in, "check_in", "hotel_frontdesk", "Store", built, explicit=True, user_id=user
+        ),
+        block(
+            p,
+            check_out,
+            "check_out",
+            "hotel_frontdesk",
+            "Store",
+            built,
+            explicit=True,
+            user_id=user,
+        ),
     ]
     # Guests unknown until now are registered at the front desk.
     new = people.known_us[p] > check_in
-    blocks.append(_identify(people, p[new], check_in[new] - 5 * MINUTE, "hotel_crm"))
+    blocks.append(crm_identify(people, p[new], check_in[new] - 5 * MINUTE, "hotel_crm"))
     np.minimum.at(people.known_us, p[new], check_in[new])
-    count = rng.binomial(2, .35, len(i))
+    count = rng.binomial(2, 0.35, len(i))
     e = np.repeat(np.arange(len(i)), count)
     extra = rng.integers(0, len(cat.HOTEL_EXTRAS), len(e))
-    day = intents.stay_day[i[e]] + (rng.random(len(e)) * np.maximum(intents.nights[i[e]], 1)
-                                    ).astype(np.int64)
+    day = intents.stay_day[i[e]] + (
+        rng.random(len(e)) * np.maximum(intents.nights[i[e]], 1)
+    ).astype(np.int64)
     ts = win.to_utc(day, sample_seconds(rng, HOURS["store"], len(e)) + 3 * 3600)
     ts = np.clip(ts, check_in[e] + MINUTE, check_out[e] - MINUTE)
     revenue = _EXTRA_PRICE[extra] * np.maximum(intents.adults[i[e]], 1)
-    props = _brand_json(people, p[e]).text("booking_id", booking.take(pa.array(e))).text(
-        "item_id", take(_EXTRA_ID, extra)).text("item", take(_EXTRA_NAME, extra)).money(
-        "revenue", revenue).text("currency", "EUR")
-    blocks.append(block(p[e], ts, "extra_purchased", "hotel_frontdesk", "Store", props.build(),
-                        explicit=True, user_id=user.take(pa.array(e)), revenue=revenue,
-                        currency=np.ones(len(e), dtype=np.int8)))
+    props = (
+        _brand_json(people, p[e])
+        .text("booking_id", booking.take(pa.array(e)))
+        .text("item_id", take(_EXTRA_ID, extra))
+        .text("item", take(_EXTRA_NAME, extra))
+        .money("revenue", revenue)
+        .text("currency", "EUR")
+    )
+    blocks.append(
+        block(
+            p[e],
+            ts,
+            "extra_purchased",
+            "hotel_frontdesk",
+            "Store",
+            props.build(),
+            explicit=True,
+            user_id=user.take(pa.array(e)),
+            revenue=revenue,
+            currency=np.ones(len(e), dtype=np.int8),
+        )
+    )
     out = np.full(len(conv), NEVER, dtype=np.int64)
     out[hotel] = check_out
     return blocks, out
-
-
-def _identify(people: People, p: np.ndarray, ts: np.ndarray, source: np.ndarray | str,
-              role: bool = False) -> Block:
-    """A CRM record of the person: customer number with email, phone, name, place."""
-    traits = Json(len(p)).text("email", take(people.email, p)).text(
-        "phone", take(people.phone, p)).text("first_name", take(people.first_name, p)).text(
-        "last_name", take(people.last_name, p)).text("city", take(people.city, p)).text(
-        "country", take(people.country_code, p)).text(
-        "language", take(pa.array(["it", "en"]), people.language[p]))
-    if role:
-        traits.text("role", take(people.role_name, p)).text(
-            "company", take(people.account_name, p))
-    return block(p, ts, "identify", source, "Unassigned",
-                 _brand_json(people, p).build(), user_id=take(people.user_id, p),
-                 traits=traits.build())
-
-
-def crm_sync(rng: np.random.Generator, people: People, world: World) -> list[Block]:
-    """The CRM's first sync: the people it knew before the window, their B2B accounts
-    (``group``), the fairs where contacts were met and the printed catalogues."""
-    win = world.win
-    crm = _crm_source(people)
-    known = np.flatnonzero(people.known)
-    sync = win.to_utc(rng.integers(0, 14, len(known)),
-                      sample_seconds(rng, HOURS["batch"], len(known)))
-    np.minimum.at(people.known_us, known, sync)
-    b2b = people.account[known] >= 0
-    blocks = [_identify(people, known[~b2b], sync[~b2b], crm[known[~b2b]]),
-              _identify(people, known[b2b], sync[b2b], crm[known[b2b]], role=True)]
-    contacts = known[b2b]
-    g_ts = sync[b2b] + SECOND
-    traits = Json(len(contacts)).text("name", take(people.account_name, contacts)).text(
-        "industry", take(people.account_industry, contacts)).number(
-        "employees", people.account_employees[contacts]).text(
-        "account_type", take(people.account_type, contacts)).text(
-        "city", take(people.city, contacts)).text("country", "IT")
-    blocks.append(block(contacts, g_ts, "group", crm[contacts], "Unassigned",
-                        _brand_json(people, contacts).build(),
-                        user_id=take(people.user_id, contacts),
-                        group_id=take(people.account_id, contacts), traits=traits.build()))
-
-    # Fairs: BIT Milano (hotel, February) and Cosmoprof Bologna (shop, March).
-    met = contacts[rng.random(len(contacts)) < .5]
-    is_hotel = people.brand[met] == cat.HOTEL
-    fair_days = np.where(is_hotel, _day_of(win.start, 2, 9), _day_of(win.start, 3, 19)) + \
-        rng.integers(0, 3, len(met))
-    props = _brand_json(people, met).text("fair", take(pa.array(
-        ["Cosmoprof Bologna", "BIT Milano"]), is_hotel.astype(np.int8))).text(
-        "outcome", take(pa.array(["follow_up", "quote", "no_interest"]),
-                        rng.integers(0, 3, len(met))))
-    blocks.append(block(met, win.to_utc(fair_days, sample_seconds(rng, HOURS["office"],
-                                                                  len(met))),
-                        "fair_meeting", crm[met], "Event", props.build(), explicit=True,
-                        user_id=take(people.user_id, met)))
-
-    # Printed catalogues: Christmas for the shop's known customers, groups for travel agents.
-    segs = np.array([s.key for s in SEGMENTS])[people.segment]
-    mailed = np.flatnonzero(np.isin(segs, ("loyal_customers", "retailers", "travel_agents"))
-                            & (rng.random(people.n) < .8))
-    hotel = people.brand[mailed] == cat.HOTEL
-    day = np.where(hotel, _day_of(win.start, 1, 15), _day_of(win.start, 11, 10)) + rng.integers(
-        0, 4, len(mailed))
-    props = _brand_json(people, mailed).text("catalogue", take(pa.array(
-        ["Catalogo Natale", "Catalogo gruppi e congressi"]), hotel.astype(np.int8)))
-    blocks.append(block(mailed, win.to_utc(day, np.full(len(mailed), 9 * 3600)),
-                        "catalogue_mailed", crm[mailed], "Mail", props.build(), explicit=True,
-                        user_id=take(people.user_id, mailed)))
-    return blocks
-
-
-def _crm_source(people: People) -> np.ndarray:
-    return np.where(people.brand == cat.HOTEL, cat.SOURCE_INDEX["hotel_crm"],
-                    cat.SOURCE_INDEX["shop_crm"]).astype(np.int8)
-
-
-def crm_new_customers(rng: np.random.Generator, people: People, conv: Conversions,
-                      world: World) -> Block:
-    """New customers enter the CRM the night after their first purchase or booking."""
-    win = world.win
-    first = np.full(people.n, NEVER, dtype=np.int64)
-    np.minimum.at(first, conv.person, conv.ts)
-    new = np.flatnonzero((first < NEVER) & ~people.known)
-    local_day = ((first[new] - win.start_us) // (86_400 * SECOND)) + 1
-    night = win.to_utc(local_day, sample_seconds(rng, HOURS["batch"], len(new)))
-    np.minimum.at(people.known_us, new, night)
-    return _identify(people, new, night, _crm_source(people)[new])
-
-
-def _day_of(start: date, month: int, day: int) -> int:
-    """Index of the first ``month``/``day`` on or after the window's start."""
-    target = date(start.year, month, day)
-    if target < start:
-        target = date(start.year + 1, month, day)
-    return (target - start).days

@@ -48,18 +48,22 @@ def _array(values: tuple[str, ...] | list[str]) -> pa.Array:
 
 _FIRST = (_array(cat.FIRST_NAMES), _array(cat.FOREIGN_FIRST))
 _LAST = (_array(cat.LAST_NAMES), _array(cat.FOREIGN_LAST))
-_FIRST_MAIL = (_array([_ascii(x) for x in cat.FIRST_NAMES]),
-               _array([_ascii(x) for x in cat.FOREIGN_FIRST]))
-_LAST_MAIL = (_array([_ascii(x) for x in cat.LAST_NAMES]),
-              _array([_ascii(x) for x in cat.FOREIGN_LAST]))
+_FIRST_MAIL = (
+    _array([_ascii(x) for x in cat.FIRST_NAMES]),
+    _array([_ascii(x) for x in cat.FOREIGN_FIRST]),
+)
+_LAST_MAIL = (
+    _array([_ascii(x) for x in cat.LAST_NAMES]),
+    _array([_ascii(x) for x in cat.FOREIGN_LAST]),
+)
 _DOMAINS = (_array(cat.EMAIL_DOMAINS_IT), _array(cat.EMAIL_DOMAINS_FOREIGN))
 _CITY_FLAT = _array([city for c in cat.COUNTRIES for city in c[2]])
 _CITY_SIZE = np.array([len(c[2]) for c in cat.COUNTRIES])
 _CITY_OFFSET = np.concatenate([[0], np.cumsum(_CITY_SIZE)[:-1]])
 _COUNTRY_CODES = _array([c[0] for c in cat.COUNTRIES])
 _PHONE_PREFIX = _array(list(cat.PHONE_PREFIX))
-_HOTEL_COUNTRIES = np.cumsum([.65, .12, .08, .05, .05, .05])
-_SHOP_COUNTRIES = np.cumsum([.96, .01, .02, .0, .01, .0])
+_HOTEL_COUNTRIES = np.cumsum([0.65, 0.12, 0.08, 0.05, 0.05, 0.05])
+_SHOP_COUNTRIES = np.cumsum([0.96, 0.01, 0.02, 0.0, 0.01, 0.0])
 
 
 @dataclass
@@ -129,7 +133,7 @@ def make_people(rng: np.random.Generator, first_index: int, n: int) -> People:
     country[b2b] = 0
     language = (country != 0).astype(np.int8)
     italian = language == 0
-    mobile = np.clip(segment_array("mobile")[segment] + rng.normal(0, .1, n), 0.02, 0.98)
+    mobile = np.clip(segment_array("mobile")[segment] + rng.normal(0, 0.1, n), 0.02, 0.98)
     acquisition = choose(rng, _ACQ, segment).astype(np.int16)
     known = rng.random(n) < segment_array("known")[segment]
     app_user = rng.random(n) < segment_array("mobile_app")[segment]
@@ -137,17 +141,26 @@ def make_people(rng: np.random.Generator, first_index: int, n: int) -> People:
     satisfaction = segment_array("satisfaction")[segment] + rng.normal(0, 0.8, n)
 
     foreign = (~italian).astype(np.int64)
-    first_codes = np.where(italian, rng.integers(0, len(cat.FIRST_NAMES), n),
-                           rng.integers(0, len(cat.FOREIGN_FIRST), n))
-    last_codes = np.where(italian, rng.integers(0, len(cat.LAST_NAMES), n),
-                          rng.integers(0, len(cat.FOREIGN_LAST), n))
+    first_codes = np.where(
+        italian,
+        rng.integers(0, len(cat.FIRST_NAMES), n),
+        rng.integers(0, len(cat.FOREIGN_FIRST), n),
+    )
+    last_codes = np.where(
+        italian, rng.integers(0, len(cat.LAST_NAMES), n), rng.integers(0, len(cat.FOREIGN_LAST), n)
+    )
     first_name = _pick(_FIRST, foreign, first_codes)
     last_name = _pick(_LAST, foreign, last_codes)
-    domains = np.where(italian, rng.integers(0, len(cat.EMAIL_DOMAINS_IT), n),
-                       rng.integers(0, len(cat.EMAIL_DOMAINS_FOREIGN), n))
+    domains = np.where(
+        italian,
+        rng.integers(0, len(cat.EMAIL_DOMAINS_IT), n),
+        rng.integers(0, len(cat.EMAIL_DOMAINS_FOREIGN), n),
+    )
     style = rng.integers(0, 3, n)
-    f_mail, l_mail = _pick(_FIRST_MAIL, foreign, first_codes), _pick(_LAST_MAIL, foreign,
-                                                                      last_codes)
+    f_mail, l_mail = (
+        _pick(_FIRST_MAIL, foreign, first_codes),
+        _pick(_LAST_MAIL, foreign, last_codes),
+    )
     sep = take(_array([".", "", "_"]), style)
     number = int_text(gidx)
     email = concat(f_mail, sep, l_mail, number, "@", _pick(_DOMAINS, foreign, domains))
@@ -166,14 +179,33 @@ def make_people(rng: np.random.Generator, first_index: int, n: int) -> People:
     accounts = _accounts(rng, segment, gidx, city)
     never = np.full(n, NEVER, dtype=np.int64)
     return People(
-        n=n, gidx=gidx, brand=brand, segment=segment, country=country, language=language,
-        mobile=mobile, acquisition=acquisition, known=known,
-        nurture=rng.random(n) < NURTURE_SHARE, app_user=app_user, engagement=engagement,
-        satisfaction=satisfaction, first_name=first_name, last_name=last_name, email=email,
-        phone=phone, phone_local=phone_local, user_id=user_id, cookies=cookies, city=city,
-        country_code=take(_COUNTRY_CODES, country), **accounts,  # type: ignore[arg-type]
-        ident_from=np.full((n, 3), NEVER, dtype=np.int64), known_us=never.copy(),
-        subscribed_us=never.copy(), signup_us=never.copy(),
+        n=n,
+        gidx=gidx,
+        brand=brand,
+        segment=segment,
+        country=country,
+        language=language,
+        mobile=mobile,
+        acquisition=acquisition,
+        known=known,
+        nurture=rng.random(n) < NURTURE_SHARE,
+        app_user=app_user,
+        engagement=engagement,
+        satisfaction=satisfaction,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        phone=phone,
+        phone_local=phone_local,
+        user_id=user_id,
+        cookies=cookies,
+        city=city,
+        country_code=take(_COUNTRY_CODES, country),
+        **accounts,  # type: ignore[arg-type]
+        ident_from=np.full((n, 3), NEVER, dtype=np.int64),
+        known_us=never.copy(),
+        subscribed_us=never.copy(),
+        signup_us=never.copy(),
     )
 
 
@@ -183,8 +215,9 @@ def _pick(pools: tuple[pa.Array, pa.Array], which: np.ndarray, codes: np.ndarray
     return take(joined, np.where(which == 0, codes, len(pools[0]) + codes))
 
 
-def _accounts(rng: np.random.Generator, segment: np.ndarray, gidx: np.ndarray,
-              city: pa.Array) -> dict[str, object]:
+def _accounts(
+    rng: np.random.Generator, segment: np.ndarray, gidx: np.ndarray, city: pa.Array
+) -> dict[str, object]:
     """Group the batch's B2B contacts into accounts of 2–6 contacts; give each a role.
 
     The account's id is made of its first contact's global index, so it is unique across
@@ -214,13 +247,14 @@ def _accounts(rng: np.random.Generator, segment: np.ndarray, gidx: np.ndarray,
             numbers[-1] = numbers[-2]  # no account of one contact: join the previous one
         account[members] = next_account + numbers
         role[members] = rng.integers(0, len(role_list), len(members))
-        scale = {"travel_agency": (2.3, .6), "corporate": (5.5, 1.0), "retailer": (1.8, .6)}
+        scale = {"travel_agency": (2.3, 0.6), "corporate": (5.5, 1.0), "retailer": (1.8, 0.6)}
         for number in np.unique(numbers):
             group = members[numbers == number]
             head = int(group[0])
             pick = rng.integers(0, 1 << 30, 3)
             name = patterns[pick[0] % len(patterns)].format(
-                cat.ACCOUNT_STEMS[pick[1] % len(cat.ACCOUNT_STEMS)])
+                cat.ACCOUNT_STEMS[pick[1] % len(cat.ACCOUNT_STEMS)]
+            )
             industry = industry_list[pick[0] % len(industry_list)]
             size = max(2, int(rng.lognormal(*scale[seg.account])))
             for m in group:
@@ -232,9 +266,12 @@ def _accounts(rng: np.random.Generator, segment: np.ndarray, gidx: np.ndarray,
                 employees[m] = size
         next_account += int(numbers.max()) + 1
     return {
-        "account": account, "role": role, "account_id": pa.array(ids, pa.string()),
+        "account": account,
+        "role": role,
+        "account_id": pa.array(ids, pa.string()),
         "account_name": pa.array(names, pa.string()),
         "account_industry": pa.array(industries, pa.string()),
-        "account_type": pa.array(types, pa.string()), "account_employees": employees,
+        "account_type": pa.array(types, pa.string()),
+        "account_employees": employees,
         "role_name": pa.array(roles, pa.string()),
     }

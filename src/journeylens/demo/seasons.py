@@ -32,21 +32,73 @@ def _hours(*pairs: tuple[int, float]) -> np.ndarray:
     weights = np.full(24, 0.0)
     for hour, weight in pairs:
         weights[hour] = weight
-    return weights / weights.sum()
+    return np.asarray(weights / weights.sum())
 
 
 HOURS: Final = {
-    "web": _hours((0, .5), (1, .25), (2, .1), (3, .05), (4, .05), (5, .1), (6, .4), (7, 1),
-                  (8, 1.6), (9, 2), (10, 2.2), (11, 2.3), (12, 2.6), (13, 2.9), (14, 2.4),
-                  (15, 2.2), (16, 2.2), (17, 2.4), (18, 2.6), (19, 2.8), (20, 3.3), (21, 3.6),
-                  (22, 2.8), (23, 1.4)),
-    "store": _hours((9, .6), (10, 1.2), (11, 1.6), (12, 1.4), (13, .8), (14, .7), (15, 1.1),
-                    (16, 1.5), (17, 1.9), (18, 1.8), (19, 1.0)),
-    "check_in": _hours((13, .6), (14, 1.5), (15, 2.0), (16, 2.0), (17, 1.8), (18, 1.4),
-                       (19, .9), (20, .6), (21, .3), (22, .1)),
-    "check_out": _hours((7, .5), (8, 1.5), (9, 2.2), (10, 2.5), (11, 1.2)),
-    "office": _hours((9, 1.2), (10, 1.6), (11, 1.6), (12, 1.1), (14, 1.2), (15, 1.4),
-                     (16, 1.3), (17, 1.0), (18, .5)),
+    "web": _hours(
+        (0, 0.5),
+        (1, 0.25),
+        (2, 0.1),
+        (3, 0.05),
+        (4, 0.05),
+        (5, 0.1),
+        (6, 0.4),
+        (7, 1),
+        (8, 1.6),
+        (9, 2),
+        (10, 2.2),
+        (11, 2.3),
+        (12, 2.6),
+        (13, 2.9),
+        (14, 2.4),
+        (15, 2.2),
+        (16, 2.2),
+        (17, 2.4),
+        (18, 2.6),
+        (19, 2.8),
+        (20, 3.3),
+        (21, 3.6),
+        (22, 2.8),
+        (23, 1.4),
+    ),
+    "store": _hours(
+        (9, 0.6),
+        (10, 1.2),
+        (11, 1.6),
+        (12, 1.4),
+        (13, 0.8),
+        (14, 0.7),
+        (15, 1.1),
+        (16, 1.5),
+        (17, 1.9),
+        (18, 1.8),
+        (19, 1.0),
+    ),
+    "check_in": _hours(
+        (13, 0.6),
+        (14, 1.5),
+        (15, 2.0),
+        (16, 2.0),
+        (17, 1.8),
+        (18, 1.4),
+        (19, 0.9),
+        (20, 0.6),
+        (21, 0.3),
+        (22, 0.1),
+    ),
+    "check_out": _hours((7, 0.5), (8, 1.5), (9, 2.2), (10, 2.5), (11, 1.2)),
+    "office": _hours(
+        (9, 1.2),
+        (10, 1.6),
+        (11, 1.6),
+        (12, 1.1),
+        (14, 1.2),
+        (15, 1.4),
+        (16, 1.3),
+        (17, 1.0),
+        (18, 0.5),
+    ),
     "batch": _hours((2, 1.0), (3, 1.0)),
 }
 """Hour-of-day weights (local time) by kind of touchpoint."""
@@ -84,7 +136,7 @@ class Window:
         return int(self.to_utc(np.array([self.days]), np.array([0]))[0])
 
     def index(self, day: np.ndarray) -> np.ndarray:
-        return np.clip(day + PAD, 0, self.days + 2 * PAD - 1)
+        return np.asarray(np.clip(day + PAD, 0, self.days + 2 * PAD - 1))
 
     def to_utc(self, day: np.ndarray, seconds: np.ndarray) -> np.ndarray:
         """UTC microseconds of local ``day`` (index) and ``seconds`` after local midnight."""
@@ -92,12 +144,12 @@ class Window:
         seconds = seconds.astype(np.int64)
         hour = np.clip(seconds // 3600, 0, 23)
         local = self.epoch_day[i] * DAY_US + seconds * US
-        return local - self.offset_us[i, hour]
+        return np.asarray(local - self.offset_us[i, hour])
 
     def weights(self, first: int, last: int, values: np.ndarray) -> np.ndarray:
         """Normalised day weights over indices ``first … last - 1`` from per-index ``values``."""
         w = values[self.index(np.arange(first, last))]
-        return w / w.sum()
+        return np.asarray(w / w.sum())
 
     def sample_days(
         self, rng: np.random.Generator, first: int, last: int, values: np.ndarray, n: int
@@ -124,43 +176,43 @@ def _month_weights(values: tuple[float, ...]) -> np.ndarray:
 def _profile(w: Window, name: str) -> np.ndarray:
     m, wd, key, bf = w.month, w.weekday, w.day_of_year_key, w.black_friday
     if name == "shop_online":
-        base = _month_weights((.9, 1, .85, .9, 1, .8, .85, .6, .9, 1, 1.3, 1.7))[m]
-        base *= np.select([wd == 6, wd == 0, wd == 5], [1.2, 1.15, .85], 1.0)
+        base = _month_weights((0.9, 1, 0.85, 0.9, 1, 0.8, 0.85, 0.6, 0.9, 1, 1.3, 1.7))[m]
+        base *= np.select([wd == 6, wd == 0, wd == 5], [1.2, 1.15, 0.85], 1.0)
         base *= np.where((key >= 207) & (key <= 214), 1.6, 1)
         base *= np.where(_mothers_day_week(w), 1.6, 1)
         base *= np.where(np.abs(bf) <= 3, 3.0, 1) * np.where((bf >= 0) & (bf <= 3), 1.5, 1)
         base *= np.where((key >= 1201) & (key <= 1222), 1.8, 1)
-        base *= np.where((key >= 1224) & (key <= 1226), .3, 1)
-        return base
+        base *= np.where((key >= 1224) & (key <= 1226), 0.3, 1)
+        return np.asarray(base)
     if name == "shop_bargain":
         base = _profile(w, "shop_online")
         base *= np.where(np.abs(bf) <= 4, 4.0, 1)
         base *= np.where(((key >= 103) & (key <= 131)) | ((key >= 701) & (key <= 731)), 1.8, 1)
-        return base
+        return np.asarray(base)
     if name == "shop_gift":
-        base = _month_weights((.2, .6, .3, .3, .8, .3, .3, .2, .3, .4, 1.2, 3.5))[m]
+        base = _month_weights((0.2, 0.6, 0.3, 0.3, 0.8, 0.3, 0.3, 0.2, 0.3, 0.4, 1.2, 3.5))[m]
         base *= np.where((key >= 1205) & (key <= 1222), 2.5, 1)
         base *= np.where((key >= 207) & (key <= 214), 3.0, 1)
         base *= np.where(_mothers_day_week(w), 3.0, 1)
-        return base
+        return np.asarray(base)
     if name == "shop_store":
-        base = _month_weights((.9, .9, .9, .95, 1, .9, .85, .65, .95, 1, 1.2, 1.8))[m]
-        base *= np.select([wd == 5, wd == 6], [1.9, .4], 1.0)
+        base = _month_weights((0.9, 0.9, 0.9, 0.95, 1, 0.9, 0.85, 0.65, 0.95, 1, 1.2, 1.8))[m]
+        base *= np.select([wd == 5, wd == 6], [1.9, 0.4], 1.0)
         base *= np.where((key >= 1201) & (key <= 1223), 1.6, 1) * np.where(key == 1225, 0, 1)
-        return base
+        return np.asarray(base)
     if name == "stay_family":
-        base = _month_weights((.1, .2, .3, .6, .6, 1.8, 4.0, 4.5, 1.0, .5, .1, .4))[m]
-        return base * np.select([wd == 5, wd == 6], [2.5, 1.8], .6)
+        base = _month_weights((0.1, 0.2, 0.3, 0.6, 0.6, 1.8, 4.0, 4.5, 1.0, 0.5, 0.1, 0.4))[m]
+        return np.asarray(base * np.select([wd == 5, wd == 6], [2.5, 1.8], 0.6))
     if name == "stay_couple":
-        base = _month_weights((.2, .6, .8, 1.3, 1.5, 1.2, .9, .9, 1.5, 1.2, .4, .6))[m]
-        base *= np.select([wd == 4, wd == 5], [2.5, 1.8], .35)
-        return base * np.where((key >= 212) & (key <= 215), 2.0, 1)
+        base = _month_weights((0.2, 0.6, 0.8, 1.3, 1.5, 1.2, 0.9, 0.9, 1.5, 1.2, 0.4, 0.6))[m]
+        base *= np.select([wd == 4, wd == 5], [2.5, 1.8], 0.35)
+        return np.asarray(base * np.where((key >= 212) & (key <= 215), 2.0, 1))
     if name == "stay_business":
-        base = _month_weights((.8, 1, 1.1, 1.1, 1.1, 1, .6, .15, 1.1, 1.2, 1.1, .5))[m]
-        return base * np.select([wd <= 2, wd == 3], [1.6, .8], .05)
+        base = _month_weights((0.8, 1, 1.1, 1.1, 1.1, 1, 0.6, 0.15, 1.1, 1.2, 1.1, 0.5))[m]
+        return np.asarray(base * np.select([wd <= 2, wd == 3], [1.6, 0.8], 0.05))
     if name == "stay_group":
-        base = _month_weights((.1, .2, .5, 1.3, 1.6, 1.3, .9, .6, 1.4, 1.2, .2, .3))[m]
-        return base * np.where(wd <= 4, 1.0, .5)
+        base = _month_weights((0.1, 0.2, 0.5, 1.3, 1.6, 1.3, 0.9, 0.6, 1.4, 1.2, 0.2, 0.3))[m]
+        return np.asarray(base * np.where(wd <= 4, 1.0, 0.5))
     if name == "flat":
         return np.ones(len(m))
     raise KeyError(name)
@@ -173,7 +225,7 @@ def _mothers_day_week(w: Window) -> np.ndarray:
     days = np.flatnonzero(second_sunday)
     mask = np.zeros(len(w.month), dtype=bool)
     for d in days:
-        mask[max(0, d - 7):d + 1] = True
+        mask[max(0, d - 7) : d + 1] = True
     return mask
 
 
@@ -199,8 +251,9 @@ def window(end: date = DEMO_END, days: int = 365) -> Window:
     month = np.array([d.month for d in dates])
     weekday = np.array([d.weekday() for d in dates])
     key = np.array([d.month * 100 + d.day for d in dates])
-    fridays = [i for i, d in enumerate(dates)
-               if d.month == 11 and d.weekday() == 4 and 23 <= d.day <= 29]
+    fridays = [
+        i for i, d in enumerate(dates) if d.month == 11 and d.weekday() == 4 and 23 <= d.day <= 29
+    ]
     idx = np.arange(n)
     anchors = np.array(fridays) if fridays else np.array([-10_000])
     nearest = anchors[np.argmin(np.abs(idx[:, None] - anchors[None, :]), axis=1)]

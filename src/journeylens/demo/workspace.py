@@ -49,8 +49,9 @@ def build_demo(
     of deriving it with the workspace's rules: the same values with the default rules (the tests
     check it), several times faster for large runs.
     """
-    ws = create_workspace(path, name="demo", timezone=TIMEZONE, currency="EUR",
-                          exist_ok=exist_ok, settings=settings)
+    ws = create_workspace(
+        path, name="demo", timezone=TIMEZONE, currency="EUR", exist_ok=exist_ok, settings=settings
+    )
     try:
         _fill(ws, customers, seed, end, progress, derive_channels)
     except BaseException:
@@ -59,20 +60,32 @@ def build_demo(
     return ws
 
 
-def _fill(ws: Workspace, customers: int, seed: int, end: date, progress: Progress | None,
-          derive_channels: bool) -> None:
+def _fill(
+    ws: Workspace,
+    customers: int,
+    seed: int,
+    end: date,
+    progress: Progress | None,
+    derive_channels: bool,
+) -> None:
     engine = ws.engine
     import_id = f"demo-seed-{seed}"
     started = datetime.now(UTC).replace(tzinfo=None)
     with engine.transaction():
         for source in SOURCES:
-            register_source(engine, source.name, kind=source.kind, data_party=source.data_party,
-                            description=source.description)
+            register_source(
+                engine,
+                source.name,
+                kind=source.kind,
+                data_party=source.data_party,
+                description=source.description,
+            )
     read = stored = duplicates = done = 0
     if progress:
         progress(0, customers)
-    for table in generate_events(customers, seed=seed, end=end,
-                                 designed_channel=not derive_channels):
+    for table in generate_events(
+        customers, seed=seed, end=end, designed_channel=not derive_channels
+    ):
         with engine.transaction():
             result = append_events(engine, table, ws.config.channel_rules)
         read += table.num_rows
@@ -85,8 +98,14 @@ def _fill(ws: Workspace, customers: int, seed: int, end: date, progress: Progres
         engine.execute(
             "INSERT INTO imports (import_id, kind, source, started_at, finished_at, rows_read, "
             "stored, duplicates, rejected) VALUES (?, 'demo', NULL, ?, ?, ?, ?, ?, 0)",
-            [f"{import_id}-{started:%Y%m%dT%H%M%S}", started,
-             datetime.now(UTC).replace(tzinfo=None), read, stored, duplicates],
+            [
+                f"{import_id}-{started:%Y%m%dT%H%M%S}",
+                started,
+                datetime.now(UTC).replace(tzinfo=None),
+                read,
+                stored,
+                duplicates,
+            ],
         )
 
 
@@ -112,8 +131,11 @@ def write_parquet(
     if events < 1:
         raise ConfigError("events: must be at least 1", field="events")
     if channel not in ("explicit", "designed"):
-        raise ConfigError("channel: must be 'explicit' or 'designed'", field="channel",
-                          allowed=("explicit", "designed"))
+        raise ConfigError(
+            "channel: must be 'explicit' or 'designed'",
+            field="channel",
+            allowed=("explicit", "designed"),
+        )
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
@@ -123,8 +145,9 @@ def write_parquet(
     # so an upper bound (every person makes well over ten events) wastes nothing.
     upper = events // 10 + CUSTOMERS_PER_BATCH
     try:
-        for table in generate_events(upper, seed=seed, end=end,
-                                     designed_channel=channel == "designed"):
+        for table in generate_events(
+            upper, seed=seed, end=end, designed_channel=channel == "designed"
+        ):
             table = table.slice(0, min(table.num_rows, events - written))
             if writer is None or in_file >= rows_per_file:
                 if writer is not None:

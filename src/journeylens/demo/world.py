@@ -15,8 +15,17 @@ from journeylens.demo.seasons import PAD, Window
 
 __all__ = ["LOOKUP", "World", "make_world"]
 
-PROFILES = ("shop_online", "shop_bargain", "shop_gift", "shop_store", "stay_family",
-            "stay_couple", "stay_business", "stay_group", "flat")
+PROFILES = (
+    "shop_online",
+    "shop_bargain",
+    "shop_gift",
+    "shop_store",
+    "stay_family",
+    "stay_couple",
+    "stay_business",
+    "stay_group",
+    "flat",
+)
 
 
 @dataclass(frozen=True)
@@ -36,15 +45,19 @@ class World:
 
 def make_world(win: Window) -> World:
     first = win.start - timedelta(days=PAD)
-    iso = pa.array([(first + timedelta(days=i)).isoformat()
-                    for i in range(win.days + 2 * PAD)])
+    iso = pa.array([(first + timedelta(days=i)).isoformat() for i in range(win.days + 2 * PAD)])
     days = []
     for weekday in (1, 3):
         found = np.flatnonzero(win.weekday[win.index(np.arange(win.days))] == weekday)
         days.append(found[::2])
     sends = tuple(win.to_utc(d, np.full(len(d), 10 * 3600)) for d in days)
-    return World(win, {name: win.profile(name) for name in PROFILES}, iso,
-                 (days[0], days[1]), (sends[0], sends[1]))
+    return World(
+        win,
+        {name: win.profile(name) for name in PROFILES},
+        iso,
+        (days[0], days[1]),
+        (sends[0], sends[1]),
+    )
 
 
 def _s(values: list[str]) -> pa.Array:
