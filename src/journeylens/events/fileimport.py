@@ -15,15 +15,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from queue import Empty, Full, Queue
+from typing import Any, Final, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -53,6 +55,7 @@ from journeylens.sql import render
 __all__ = ["MAX_ERRORS", "Progress", "detect_format", "import_file"]
 
 Progress = Callable[[int, int | None], None]
+T = TypeVar("T")
 """Called as ``progress(rows_done, rows_total_or_None)`` while a file is read."""
 
 MAX_ERRORS: Final = 1000
@@ -277,7 +280,7 @@ def _import_table(
             render(compiled.errors, "duckdb"),
         )
         done = 0
-        for batch, rows in reader.batches():
+        for batch, rows in _prefetch(reader.batches()):
             table = pa.Table.from_batches([batch]).append_column("_row", rows)
             errors: list[RecordError] = []
             bad = 0
@@ -310,6 +313,45 @@ def _import_table(
     if not outcome.sources:
         outcome.sources[used.source] = used.data_party
     return used
+
+
+def _prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Yield ``items``, read ahead by a thread: the next batch is parsed (pyarrow releases
+    the GIL) while DuckDB converts and stores the current one."""
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put(("item", item), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(("end", None))
+        except BaseException as exc:  # handed to the consumer
+            queue.put(("error", exc))
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.1)
+        thread.join()
 
 
 def _record_errors(found: pa.Table, file: Path) -> list[RecordError]:

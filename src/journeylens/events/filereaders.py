@@ -17,6 +17,7 @@ import codecs
 import contextlib
 import csv
 import io
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +116,7 @@ class CsvReader:
         self.schema = pa.schema([pa.field(n, pa.string()) for n in names])
         self._invalid: list[InvalidRow] = []
         self._skipped: list[int] = []
+        self._lock = threading.Lock()
         self._reader: Any = None
 
     def _header(self) -> list[str]:
@@ -191,12 +193,17 @@ class CsvReader:
 
     def _on_invalid(self, row: Any) -> str:
         number = (row.number or 0) - self.options.skip_rows - 1
-        self._invalid.append(InvalidRow(number, row.text, row.expected_columns, row.actual_columns))
-        self._skipped.append(number)
+        with self._lock:
+            self._invalid.append(
+                InvalidRow(number, row.text, row.expected_columns, row.actual_columns)
+            )
+            self._skipped.append(number)
         return "skip"
 
     def take_invalid(self) -> list[InvalidRow]:
-        out, self._invalid = self._invalid, []
+        """The rows set aside since the last call (the reader may run in another thread)."""
+        with self._lock:
+            out, self._invalid = self._invalid, []
         return out
 
     def batches(self) -> Iterator[tuple[pa.RecordBatch, pa.Array]]:
@@ -213,9 +220,10 @@ class CsvReader:
             n = batch.num_rows
             positions = np.arange(valid + 1, valid + n + 1, dtype=np.int64)
             valid += n
-            if self._skipped:
-                # the j-th good row is data row j + (number of set-aside rows before it)
+            with self._lock:
                 skipped = np.sort(np.asarray(self._skipped, dtype=np.int64))
+            if len(skipped):
+                # the j-th good row is data row j + (number of set-aside rows before it)
                 before = skipped - np.arange(len(skipped))
                 positions = positions + np.searchsorted(before, positions, side="right")
             yield batch, pa.array(positions)

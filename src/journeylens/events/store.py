@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlglot import exp
 
 from journeylens.config import ChannelRule
 from journeylens.engines.base import Engine
@@ -119,13 +120,16 @@ def append_events(
     with one semi join of the batch against ``events`` (skipped while the store is empty); the
     insert then filters on those (usually empty) sets instead of joining ``events`` again.
     """
+    join = ""
     if "channel" in batch.column_names:
         batch = batch.select([c.name for c in EVENT_COLUMNS]).cast(EVENT_SCHEMA)
-        channel_sql = '"channel"'
+        select_list = ", ".join(f's."{c.name}"' for c in EVENT_COLUMNS)
     else:
         batch = batch.select(STAGED_SCHEMA.names).cast(STAGED_SCHEMA)
-        channel_sql = render(channel_expression(channel_rules), "duckdb")
-    select_list = _NAMES.replace('"channel"', f'{channel_sql} AS "channel"')
+        join = _channel_join(channel_rules)
+        select_list = ", ".join(
+            'c."channel"' if c.name == "channel" else f's."{c.name}"' for c in EVENT_COLUMNS
+        )
     n = batch.num_rows
     if n == 0:
         return AppendResult(0, 0)
@@ -159,11 +163,30 @@ def append_events(
                 )
             where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
             engine.execute(
-                f"INSERT INTO events ({_NAMES}) SELECT {select_list} FROM _jl_batch s{where}"
+                f"INSERT INTO events ({_NAMES}) SELECT {select_list} FROM _jl_batch s{join}{where}"
             )
     stored = unique_ids - seen.num_rows
     unique_dups = list(dict.fromkeys(duplicate_ids))[:100]
     return AppendResult(stored=stored, duplicates=n - stored, duplicate_ids=unique_dups)
+
+
+def _channel_join(channel_rules: Sequence[ChannelRule]) -> str:
+    """A join that gives each row of ``_jl_batch`` (alias ``s``) its derived channel.
+
+    The channel expression is costly per row and depends only on a few columns (explicit
+    channel, source, event, type, context) whose combinations repeat a lot (a CRM or POS file
+    has a handful), so it is computed once per distinct combination and joined back.
+    """
+    expression = channel_expression(channel_rules)
+    staged = set(STAGED_SCHEMA.names)
+    keys = sorted({c.name for c in expression.find_all(exp.Column)} & staged)
+    key_list = ", ".join(f'"{k}"' for k in keys)
+    derived = render(expression, "duckdb")
+    on = " AND ".join(f's."{k}" IS NOT DISTINCT FROM c."{k}"' for k in keys) or "TRUE"
+    return (
+        f' JOIN (SELECT {key_list}{", " if keys else ""}{derived} AS "channel" '
+        f"FROM (SELECT DISTINCT {key_list or '1 AS _one'} FROM _jl_batch) AS k) AS c ON {on}"
+    )
 
 
 def register_source(
