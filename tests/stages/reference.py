@@ -208,6 +208,12 @@ def _assign_unit(model: JourneyModel, ranks: dict[str, int], unit: str, evs: lis
             ts = evs[val].ts
             eid = event_id
         if stage is not None and stage != current:
-            entries.append((unit, model.stages[stage - 1].id, ts, eid))
+            stage_id = model.stages[stage - 1].id
+            if kind == "event":
+                # the first event at that instant that fires the entered stage
+                first = min((r for r in rows if r[0] == sec and r[4][0] == "event"
+                             and fire_of(stage_id)[r[4][1]]), key=lambda r: r[2])
+                ts, eid = evs[first[4][1]].ts, first[3]
+            entries.append((unit, stage_id, ts, eid))
         current = stage
     return entries

@@ -19,7 +19,7 @@ from journeylens.engines.base import Engine
 from journeylens.errors import NotFoundError
 from journeylens.schema import Column
 from journeylens.sql import col, create_table, lit
-from journeylens.stages.compile import StageInput, compile_history, uses_traits
+from journeylens.stages.compile import StageInput, compile_history
 from journeylens.stages.model import JourneyModel
 
 __all__ = ["STAGE_ENTRY_COLUMNS", "StageHistory", "assign", "stage_input"]
@@ -46,26 +46,32 @@ _RUN_COLUMNS: tuple[Column, ...] = (
 
 
 def stage_input(model: JourneyModel) -> StageInput:
-    """The events of the model's units (customers or accounts), with traits if rules need them."""
-    traits = any(uses_traits(s.entry) for s in model.entry_stages)
-    fields = [col(n, "e") for n in ("ts", "seq", "event_id", "type", "event", "properties")]
+    """The events of the model's units (customers or accounts) and their traits.
+
+    Customers read ``customer_events`` as they are (``seq`` is per customer). Accounts read the
+    events of their members, numbered again per account in (ts, event_id) order.
+    """
+    fields = [exp.alias_(col(n, "e"), n) for n in ("ts", "event_id", "type", "event",
+                                                   "properties")]
     if model.level == "customer":
-        query = exp.select(exp.alias_(col("customer_id", "e"), "unit_id"), *fields).from_(
+        events: exp.Expression = exp.select(
+            exp.alias_(col("customer_id", "e"), "unit_id"), exp.alias_(col("seq", "e"), "seq"),
+            *fields).from_(
             exp.to_table("customer_events").as_("e"))
-        if traits:
-            query = query.select(col("traits", "p")).join(
-                exp.to_table("customer_profiles").as_("p"), join_type="left",
-                on=exp.EQ(this=col("customer_id", "p"), expression=col("customer_id", "e")))
-    else:
-        query = exp.select(exp.alias_(col("account_id", "m"), "unit_id"), *fields).from_(
-            exp.to_table("customer_events").as_("e")).join(
-            exp.to_table("account_members").as_("m"),
-            on=exp.EQ(this=col("customer_id", "m"), expression=col("customer_id", "e")))
-        if traits:
-            query = query.select(col("traits", "a")).join(
-                exp.to_table("accounts").as_("a"), join_type="left",
-                on=exp.EQ(this=col("account_id", "a"), expression=col("account_id", "m")))
-    return StageInput(events=query)
+        traits = exp.select(exp.alias_(col("customer_id"), "unit_id"), col("traits")).from_(
+            "customer_profiles")
+        return StageInput(events=events, traits=traits)
+    seq = exp.Window(
+        this=exp.RowNumber(), partition_by=[col("account_id", "m")],
+        order=exp.Order(expressions=[exp.Ordered(this=col("ts", "e"), nulls_first=False),
+                                     exp.Ordered(this=col("event_id", "e"), nulls_first=False)]))
+    events = exp.select(exp.alias_(col("account_id", "m"), "unit_id"), exp.alias_(seq, "seq"),
+                        *fields).from_(exp.to_table("customer_events").as_("e")).join(
+        exp.to_table("account_members").as_("m"),
+        on=exp.EQ(this=col("customer_id", "m"), expression=col("customer_id", "e")))
+    traits = exp.select(exp.alias_(col("account_id"), "unit_id"), col("traits")).from_(
+        "accounts")
+    return StageInput(events=events, traits=traits)
 
 
 @dataclass(frozen=True)
