@@ -55,6 +55,18 @@ def test_batches_are_independent_and_ids_unique(monkeypatch: pytest.MonkeyPatch)
     assert skipped[0].equals(tables[1])
 
 
+@pytest.mark.slow
+def test_worker_processes_give_the_same_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slow: starting two processes costs a few seconds on a busy machine."""
+    monkeypatch.setattr(demo_generator, "CUSTOMERS_PER_BATCH", 60)
+    sequential = list(generate_events(150, seed=2))
+    parallel = list(generate_events(150, seed=2, workers=2))
+    assert len(parallel) == 3
+    assert all(a.equals(b) for a, b in zip(parallel, sequential, strict=True))
+    with pytest.raises(ConfigError):
+        next(generate_events(10, workers=0))
+
+
 def test_rows_are_ordered_by_person_then_time() -> None:
     table = next(generate_events(80, seed=9))
     ts = table["ts"].to_pylist()
@@ -105,14 +117,19 @@ def test_write_parquet_writes_exactly_the_events(tmp_path: Path) -> None:
         tmp_path / "pq", events=5_000, seed=4, rows_per_file=2_000, channel="designed"
     )
     tables = [pq.read_table(p) for p in paths]
-    assert sum(t.num_rows for t in tables) == 5_000
+    assert [t.num_rows for t in tables] == [2_000, 2_000, 1_000] or sum(
+        t.num_rows for t in tables
+    ) == 5_000
     assert all(t.schema.equals(EVENT_SCHEMA) for t in tables)
-    explicit = write_parquet(tmp_path / "pq2", events=777, seed=4)
+    explicit = write_parquet(tmp_path / "pq2", events=5_000, seed=4)
     table = pq.read_table(explicit[0])
-    assert len(explicit) == 1 and table.num_rows == 777
+    assert len(explicit) == 1 and table.num_rows == 5_000
     assert "explicit_channel" in table.column_names
-    first = pa.concat_tables(tables).slice(0, 777)
-    assert table.drop_columns(["explicit_channel"]).equals(first.drop_columns(["channel"]))
+    designed = pa.concat_tables(tables)
+    assert table.drop_columns(["explicit_channel"]).equals(designed.drop_columns(["channel"]))
+    assert pq.read_metadata(explicit[0]).num_rows == 5_000
+    small = write_parquet(tmp_path / "pq3", events=777, seed=4)
+    assert pq.read_table(small[0]).num_rows == 777
 
 
 @pytest.mark.parametrize("kwargs", [{"events": 0}, {"events": 10, "channel": "both"}])

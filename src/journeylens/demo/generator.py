@@ -10,8 +10,12 @@ customer groups, never over events.
 
 from __future__ import annotations
 
+import multiprocessing
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import pyarrow as pa
@@ -42,6 +46,7 @@ def generate_events(
     end: date = DEMO_END,
     designed_channel: bool = False,
     first_batch: int = 0,
+    workers: int = 1,
 ) -> Iterator[pa.Table]:
     """Yield the demo's events, one Arrow table per batch of people.
 
@@ -51,8 +56,9 @@ def generate_events(
     (set on offline touchpoints only; the store derives the rest from the context), as
     :func:`journeylens.events.store.append_events` takes them; with ``designed_channel`` they
     have ``channel`` instead: the channel each touchpoint was designed to land in. Rows are
-    ordered by person, then time. ``first_batch`` skips the batches before it (to split a
-    large run across processes).
+    ordered by person, then time. ``first_batch`` skips the batches before it. ``workers`` > 1
+    generates batches in that many processes; the tables come in the same order and are the
+    same.
 
     >>> tables = list(generate_events(50, seed=1))
     >>> tables[0].num_rows > 500, tables[0].column_names[:3]
@@ -60,14 +66,44 @@ def generate_events(
     """
     if customers < 1:
         raise ConfigError("customers: must be at least 1", field="customers")
-    world = make_world(window(end))
-    batches = -(-customers // CUSTOMERS_PER_BATCH)
-    for index in range(batches):
-        first = index * CUSTOMERS_PER_BATCH
-        size = min(CUSTOMERS_PER_BATCH, customers - first)
-        if index < first_batch:
-            continue
-        yield generate_batch(seed, index, first, size, world, designed_channel=designed_channel)
+    if workers < 1:
+        raise ConfigError("workers: must be at least 1", field="workers")
+    per_batch = CUSTOMERS_PER_BATCH
+    tasks = [
+        (seed, index, index * per_batch, min(per_batch, customers - index * per_batch), end,
+         designed_channel)
+        for index in range(first_batch, -(-customers // per_batch))
+    ]  # fmt: skip
+    if workers == 1:
+        for task in tasks:
+            yield _batch_task(*task)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque[Future[pa.Table]] = deque()
+        queue = iter(tasks)
+        try:
+            while True:
+                while len(pending) <= workers and (task := next(queue, None)) is not None:
+                    pending.append(pool.submit(_batch_task, *task))
+                if not pending:
+                    return
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+@lru_cache(maxsize=4)
+def _world(end: date) -> World:
+    return make_world(window(end))
+
+
+def _batch_task(
+    seed: int, index: int, first: int, size: int, end: date, designed_channel: bool
+) -> pa.Table:
+    """One batch, from plain arguments (what a worker process receives)."""
+    return generate_batch(seed, index, first, size, _world(end), designed_channel=designed_channel)
 
 
 def generate_batch(

@@ -20,6 +20,8 @@ from journeylens.workspace import Workspace, create_workspace
 __all__ = ["DEFAULT_CUSTOMERS", "Progress", "build_demo", "write_parquet"]
 
 DEFAULT_CUSTOMERS = 3_000
+_DICTIONARY = ["type", "event", "source", "data_party", "currency", "channel",
+               "explicit_channel", "import_id"]  # fmt: skip
 Progress = Callable[[int, int | None], None]
 """Called as ``progress(done, total)``: people done for :func:`build_demo`, events written for
 :func:`write_parquet`."""
@@ -118,6 +120,7 @@ def write_parquet(
     channel: str = "explicit",
     rows_per_file: int = 10_000_000,
     compression: str = "zstd",
+    workers: int = 1,
     progress: Progress | None = None,
 ) -> list[Path]:
     """Write exactly ``events`` demo events to Parquet files in ``folder``; return their paths.
@@ -126,7 +129,8 @@ def write_parquet(
     of people. ``channel="explicit"`` writes the ``explicit_channel`` column (offline channels
     only, the rest left to the importer's rules); ``channel="designed"`` writes ``channel`` as
     :data:`journeylens.schema.EVENT_SCHEMA` has it. The last batch is cut to the exact count (its
-    last people lose their latest events).
+    last people lose their latest events). ``workers`` > 1 generates batches in that many
+    processes (same files). Only the low-cardinality columns are dictionary-encoded.
     """
     if events < 1:
         raise ConfigError("events: must be at least 1", field="events")
@@ -141,19 +145,21 @@ def write_parquet(
     paths: list[Path] = []
     writer: pq.ParquetWriter | None = None
     in_file = written = 0
-    # People are generated until the count is reached: later batches do not depend on the total,
-    # so an upper bound (every person makes well over ten events) wastes nothing.
-    upper = events // 10 + CUSTOMERS_PER_BATCH
+    # People are generated until the count is reached. A person makes about 60 events, so
+    # events / 20 people are plenty; batches are only generated as they are written.
+    upper = events // 20 + 100
     try:
         for table in generate_events(
-            upper, seed=seed, end=end, designed_channel=channel == "designed"
+            upper, seed=seed, end=end, designed_channel=channel == "designed", workers=workers
         ):
             table = table.slice(0, min(table.num_rows, events - written))
             if writer is None or in_file >= rows_per_file:
                 if writer is not None:
                     writer.close()
                 paths.append(out / f"demo-{len(paths):05d}.parquet")
-                writer = pq.ParquetWriter(paths[-1], table.schema, compression=compression)
+                writer = pq.ParquetWriter(
+                    paths[-1], table.schema, compression=compression, use_dictionary=_DICTIONARY
+                )
                 in_file = 0
             writer.write_table(table)
             in_file += table.num_rows
@@ -165,6 +171,11 @@ def write_parquet(
     finally:
         if writer is not None:
             writer.close()
+    if written < events:
+        raise ConfigError(
+            f"events: the demo made only {written} events for {upper} people; ask for fewer",
+            field="events",
+        )
     return paths
 
 
