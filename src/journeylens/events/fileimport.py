@@ -20,7 +20,7 @@ import hashlib
 import json
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -256,7 +256,8 @@ def _import_table(
     outcome: _Outcome,
 ) -> Mapping:
     reader: TableReader = open_table(file, fmt, mapping.file if mapping else None)
-    with reader:
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(reader)
         names = reader.schema.names
         used = (
             mapping
@@ -280,7 +281,8 @@ def _import_table(
             render(compiled.errors, "duckdb"),
         )
         done = 0
-        for batch, rows in _prefetch(reader.batches()):
+        batches = stack.enter_context(contextlib.closing(_prefetch(reader.batches())))
+        for batch, rows in batches:
             table = pa.Table.from_batches([batch]).append_column("_row", rows)
             errors: list[RecordError] = []
             bad = 0
@@ -315,7 +317,7 @@ def _import_table(
     return used
 
 
-def _prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+def _prefetch(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
     """Yield ``items``, read ahead by a thread: the next batch is parsed (pyarrow releases
     the GIL) while DuckDB converts and stores the current one."""
     queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)

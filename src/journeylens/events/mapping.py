@@ -182,13 +182,13 @@ class Mapping:
         for spec in self.fields():
             for column in spec.columns:
                 used.setdefault(column, spec.key)
-        for key, column in (
+        for key, json_column in (
             ("events.properties_json", self.properties_json),
             ("events.traits_json", self.traits_json),
             ("events.context_json", self.context_json),
         ):
-            if column is not None:
-                used.setdefault(column, key)
+            if json_column is not None:
+                used.setdefault(json_column, key)
         return used
 
 

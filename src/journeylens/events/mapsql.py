@@ -16,6 +16,7 @@ identifiers and literals.
 
 from __future__ import annotations
 
+from collections.abc import Mapping as AbcMapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,7 +50,7 @@ class Compiled:
 
 @dataclass(frozen=True)
 class _Check:
-    condition: exp.Expression
+    condition: exp.Expression | exp.Condition
     field: str
     why: exp.Expression
     value: exp.Expression
@@ -159,7 +160,7 @@ class _Builder:
 
     def check(
         self,
-        condition: exp.Expression,
+        condition: exp.Expression | exp.Condition,
         field: str,
         why: exp.Expression,
         value: exp.Expression | None = None,
@@ -226,9 +227,9 @@ class _Builder:
             opts = self.m.file
             cleaned: exp.Expression = _fn("regexp_replace", raw, _s(r"[\s€$£]"), _s(""), _s("g"))
             if opts.thousands is not None:
-                cleaned = exp.func("replace", cleaned, _s(opts.thousands), _s(""))
+                cleaned = _fn("replace", cleaned, _s(opts.thousands), _s(""))
             if opts.decimal == ",":
-                cleaned = exp.func("replace", cleaned, _s(","), _s("."))
+                cleaned = _fn("replace", cleaned, _s(","), _s("."))
             converted = self._add(_cast(cleaned, sql_type), "n")
             hint: exp.Expression = _s("")
             if opts.decimal == ".":
@@ -367,7 +368,9 @@ class _Builder:
         return _fn("strftime", ts, _s("%Y-%m-%dT%H:%M:%SZ"))
 
     def json_object(
-        self, specs: dict[str, FieldSpec | dict[str, FieldSpec]], base: exp.Expression | None
+        self,
+        specs: AbcMapping[str, FieldSpec | dict[str, FieldSpec]],
+        base: exp.Expression | None,
     ) -> exp.Expression | None:
         if not specs:
             return base
@@ -485,7 +488,7 @@ def compile_mapping(
     out["sent_at"] = _cast(exp.null(), "TIMESTAMP", safe=False)
     out["received_at"] = _cast(_s(received_at.isoformat(sep=" ")), "TIMESTAMP", safe=False)
     out["explicit_channel"] = b.field(m.channel) if m.channel is not None else exp.null()
-    source = _s(m.source)
+    source: exp.Expression = _s(m.source)
     if m.row_source is not None:
         source = exp.Coalesce(this=b.field(m.row_source), expressions=[source])
     out["source"] = source
