@@ -42,10 +42,12 @@ def test_builtin_models_are_valid_and_bilingual() -> None:
 
 def test_rules_parse_into_the_documented_shapes() -> None:
     model = load_model("five_phases")
-    consideration = model.stage("consideration").entry
-    assert isinstance(consideration, AnyOf)
-    assert consideration.rules[1] == TouchpointAtom(("page_viewed",), (), 3, 30.0)
+    retention = model.stage("retention").entry
+    assert isinstance(retention, AnyOf)
+    assert retention.rules[0] == TouchpointAtom(("purchase", "booking_confirmed"), (), 2, None)
     assert isinstance(model.stage("advocacy").entry, AllOf)
+    mql = load_model("b2b_pipeline").stage("marketing_qualified").entry
+    assert isinstance(mql, AnyOf) and mql.rules[0].within_days == 60.0  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(("raw", "message"), [
