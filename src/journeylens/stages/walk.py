@@ -162,7 +162,10 @@ def compile_walk(model: JourneyModel, source: StageInput, as_of: datetime) -> ex
                                   partition_by=[col("unit_id"), col("seg")])
     ctes.append(("jl_stage", exp.select(
         col("unit_id"), col("t"), col("ts"), col("ord"), col("seq"), col("event_id"),
-        exp.alias_(exp.Coalesce(this=run, expressions=[lapse_of_segment]), "stage_rank"),
+        exp.alias_(exp.Case(
+            # a lapse row is the lapse stage, whatever happens later in the same second
+            ifs=[exp.If(this=exp.EQ(this=col("ord"), expression=lit(0)), true=col("lapse_rank"))],
+            default=exp.Coalesce(this=run, expressions=[lapse_of_segment])), "stage_rank"),
     ).from_("jl_seg")))
     ctes.append(("jl_change", select_star("jl_stage", [exp.alias_(
         shift(exp.Lag, "stage_rank", order, "INT"), "prev_rank")])))
