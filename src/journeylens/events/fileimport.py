@@ -275,6 +275,7 @@ def _import_table(
             import_id=import_id,
             received_at=datetime.now(UTC).replace(tzinfo=None),
             file_name=file.name,
+            trim=fmt == "csv",
         )
         select_sql, errors_sql = (
             render(compiled.select, "duckdb"),

@@ -97,9 +97,10 @@ def _cast(e: exp.Expression, to: str, *, safe: bool = True) -> exp.Expression:
 
 
 class _Builder:
-    def __init__(self, mapping: Mapping, schema: pa.Schema) -> None:
+    def __init__(self, mapping: Mapping, schema: pa.Schema, *, trim: bool) -> None:
         self.m = mapping
         self.schema = schema
+        self.trim = trim
         self.level1: dict[str, exp.Expression] = {"_row": _ref("_row", INPUT)}
         """Cleaned cells of the input (``r*``)."""
         self.level2: dict[str, exp.Expression] = {}
@@ -142,8 +143,9 @@ class _Builder:
             source = _ref(column, INPUT)
             t = self.kind(column)
             if self.is_text(column):
+                text = _cast(source, "VARCHAR", safe=False)
                 cleaned: exp.Expression = exp.Nullif(
-                    this=exp.Trim(this=_cast(source, "VARCHAR", safe=False)), expression=_s("")
+                    this=exp.Trim(this=text) if self.trim else text, expression=_s("")
                 )
             elif pa.types.is_floating(t):
                 cleaned = exp.Case().when(_fn("isnan", source), exp.null()).else_(source)
@@ -395,9 +397,14 @@ def compile_mapping(
     import_id: str,
     received_at: datetime,
     file_name: str,
+    trim: bool = True,
 ) -> Compiled:
-    """Compile ``mapping`` for a batch with ``schema``; see the module docstring."""
-    b = _Builder(mapping, schema)
+    """Compile ``mapping`` for a batch with ``schema``; see the module docstring.
+
+    ``trim``: remove spaces around text cells (CSV); typed Parquet text is taken as it is
+    (empty text is NULL in both).
+    """
+    b = _Builder(mapping, schema, trim=trim)
     m = mapping
     out: dict[str, exp.Expression] = {}
 
@@ -429,6 +436,8 @@ def compile_mapping(
 
     # type and event name
     kind = b.field(m.type, lower=True)
+    if m.type.value is None:
+        kind = b._add(kind, "k")  # computed once, read by several checks
     type_label = b.label(m.type, "type")
     b.check(_is_null(kind), type_label, _s("empty (the event type is required)"))
     b.check(
