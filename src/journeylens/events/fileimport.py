@@ -282,7 +282,9 @@ def _import_table(
             render(compiled.errors, "duckdb"),
         )
         done = 0
-        batches = stack.enter_context(contextlib.closing(_prefetch(reader.batches())))
+        batches = stack.enter_context(
+            contextlib.closing(_prefetch(reader.batches(), depth=2 if fmt == "parquet" else 6))
+        )
         for batch, rows in batches:
             table = pa.Table.from_batches([batch]).append_column("_row", rows)
             errors: list[RecordError] = []
