@@ -60,40 +60,39 @@ def report(kind: str, **values: Any) -> None:
     )
 
 
-def bench_generate(events: int, seed: int, designed: bool) -> None:
+def bench_generate(events: int, seed: int, designed: bool, workers: int) -> None:
     """Generate until ``events`` rows (no storing): the generator's own speed."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     done = people = 0
-    for table in generate_events(events // 10 + 10_000, seed=seed, designed_channel=designed):
+    tables = generate_events(events // 20 + 100, seed=seed, designed_channel=designed,
+                             workers=workers)  # fmt: skip
+    for table in tables:
         done += table.num_rows
         people += 5_000
         if done >= events:
             break
-    seconds = time.perf_counter() - started
-    report(
-        "generate",
-        events=done,
-        people=people,
-        seconds=round(seconds, 2),
-        events_per_second=round(done / seconds),
-    )
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    report("generate", events=done, people=people, workers=workers, seconds=round(seconds, 2),
+           cpu_seconds=round(cpu, 2), events_per_second=round(done / seconds),
+           cpu_us_per_event=round(cpu / done * 1e6, 2))  # fmt: skip
 
 
-def bench_parquet(events: int, seed: int, out: Path, designed: bool) -> None:
+def bench_parquet(events: int, seed: int, out: Path, designed: bool, workers: int) -> None:
     folder = out / f"demo-{events}"
     shutil.rmtree(folder, ignore_errors=True)
-    started = time.perf_counter()
-    paths = write_parquet(
-        folder, events=events, seed=seed, channel="designed" if designed else "explicit"
-    )
-    seconds = time.perf_counter() - started
+    started, cpu = time.perf_counter(), time.process_time()
+    paths = write_parquet(folder, events=events, seed=seed, workers=workers,
+                          channel="designed" if designed else "explicit")  # fmt: skip
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     size = sum(p.stat().st_size for p in paths)
     report(
         "parquet",
         events=events,
         files=len(paths),
         mib=round(size / 2**20),
+        workers=workers,
         seconds=round(seconds, 2),
+        cpu_seconds_main_process=round(cpu, 2),
         events_per_second=round(events / seconds),
     )
 
@@ -102,15 +101,16 @@ def bench_build(customers: int, seed: int) -> None:
     """build_demo as the CLI runs it: generation plus storing with the store's channel rules."""
     folder = Path(tempfile.mkdtemp(prefix="jl-demo-bench-"))
     try:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         with build_demo(folder / "ws", customers=customers, seed=seed) as ws:
-            seconds = time.perf_counter() - started
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             events = ws.summary().events
         report(
             "build_demo",
             customers=customers,
             events=events,
             seconds=round(seconds, 2),
+            cpu_seconds=round(cpu, 2),
             events_per_second=round(events / seconds),
         )
     finally:
@@ -122,19 +122,20 @@ def bench_store(events: int, seed: int, designed: bool) -> None:
     folder = Path(tempfile.mkdtemp(prefix="jl-demo-store-"))
     try:
         ws = create_workspace(folder / "ws", timezone="Europe/Rome")
-        generate_s = store_s = 0.0
+        generate_s = store_s = store_cpu = 0.0
         done = 0
-        tables = iter(generate_events(events // 10 + 10_000, seed=seed, designed_channel=designed))
+        tables = iter(generate_events(events // 20 + 100, seed=seed, designed_channel=designed))
         while done < events:
             t0 = time.perf_counter()
             table = next(tables)
             table = table.slice(0, min(table.num_rows, events - done))
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             with ws.engine.transaction():
                 append_events(ws.engine, table, ws.config.channel_rules)
             t2 = time.perf_counter()
             generate_s += t1 - t0
             store_s += t2 - t1
+            store_cpu += time.process_time() - c1
             done += table.num_rows
         ws.close()
         report(
@@ -143,6 +144,7 @@ def bench_store(events: int, seed: int, designed: bool) -> None:
             channels="designed" if designed else "derived",
             generate_seconds=round(generate_s, 2),
             append_seconds=round(store_s, 2),
+            append_cpu_seconds=round(store_cpu, 2),
             append_events_per_second=round(done / store_s),
         )
     finally:
@@ -163,6 +165,7 @@ def main() -> None:
         help="designed channels instead of explicit_channel + derivation",
     )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/data"))
+    parser.add_argument("--workers", type=int, default=1, help="generator processes")
     args = parser.parse_args()
     if args.what == "build":
         for customers in args.customers:
@@ -170,9 +173,9 @@ def main() -> None:
         return
     for events in args.events:
         if args.what == "generate":
-            bench_generate(events, args.seed, args.designed)
+            bench_generate(events, args.seed, args.designed, args.workers)
         elif args.what == "parquet":
-            bench_parquet(events, args.seed, args.out, args.designed)
+            bench_parquet(events, args.seed, args.out, args.designed, args.workers)
         else:
             bench_store(events, args.seed, args.designed)
 

@@ -92,8 +92,16 @@ def test_build_demo_creates_a_documented_workspace(tmp_path: Path) -> None:
             sources[s.name]["kind"] == s.kind and sources[s.name]["description"] for s in SOURCES
         )
         stored = ws.summary().events
-        ledger = ws.engine.rows("SELECT kind, rows_read, stored, duplicates FROM imports")
-        assert ledger == [{"kind": "demo", "rows_read": stored, "stored": stored, "duplicates": 0}]
+        ledger = ws.engine.rows(
+            "SELECT import_id, kind, rows_read, stored, duplicates FROM imports"
+        )
+        run = ledger[0]["import_id"]
+        assert run.startswith("demo-")
+        assert ledger == [
+            {"import_id": run, "kind": "demo", "rows_read": stored, "stored": stored,
+             "duplicates": 0}
+        ]  # fmt: skip
+        assert ws.engine.rows("SELECT DISTINCT import_id FROM events") == [{"import_id": run}]
         assert (
             not ws.engine.table_exists("profiles")
             or ws.engine.scalar("SELECT count(*) FROM profiles") == 0

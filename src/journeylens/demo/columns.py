@@ -22,7 +22,6 @@ __all__ = [
     "hex_ids",
     "int_text",
     "money_text",
-    "null_strings",
     "quoted",
     "take",
     "where",
@@ -58,10 +57,6 @@ def where(mask: np.ndarray, values: Part) -> pa.Array:
     if isinstance(values, str):
         values = constant(len(mask), values)
     return pc.if_else(pa.array(mask), values, pa.scalar(None, STRING))
-
-
-def null_strings(n: int) -> pa.Array:
-    return pa.nulls(n, STRING)
 
 
 def constant(n: int, value: str) -> pa.Array:

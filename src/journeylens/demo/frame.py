@@ -7,8 +7,7 @@ channel, currency), Arrow strings for ids and JSON. :func:`assemble` concatenate
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -67,19 +66,6 @@ class Block:
 
     def __len__(self) -> int:
         return len(self.ts)
-
-    def subset(self, mask: np.ndarray) -> Block:
-        index = pa.array(np.flatnonzero(mask))
-        values: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is None:
-                values[f.name] = None
-            elif isinstance(value, np.ndarray):
-                values[f.name] = value[mask]
-            else:
-                values[f.name] = value.take(index)
-        return Block(**values)
 
 
 @dataclass

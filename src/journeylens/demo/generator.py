@@ -84,8 +84,8 @@ def generate_events(
         queue = iter(tasks)
         try:
             while True:
-                while len(pending) <= workers and (task := next(queue, None)) is not None:
-                    pending.append(pool.submit(_batch_task, *task))
+                while len(pending) <= workers and (following := next(queue, None)):
+                    pending.append(pool.submit(_batch_task, *following))
                 if not pending:
                     return
                 yield pending.popleft().result()

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from journeylens.config import Settings
@@ -15,7 +16,7 @@ from journeylens.demo.generator import CUSTOMERS_PER_BATCH, generate_events
 from journeylens.demo.seasons import DEMO_END, TIMEZONE
 from journeylens.errors import ConfigError
 from journeylens.events.store import append_events, register_source
-from journeylens.workspace import Workspace, create_workspace
+from journeylens.workspace import Workspace, create_workspace, new_import_id
 
 __all__ = ["DEFAULT_CUSTOMERS", "Progress", "build_demo", "write_parquet"]
 
@@ -71,7 +72,7 @@ def _fill(
     derive_channels: bool,
 ) -> None:
     engine = ws.engine
-    import_id = f"demo-seed-{seed}"
+    import_id = new_import_id("demo")
     started = datetime.now(UTC).replace(tzinfo=None)
     with engine.transaction():
         for source in SOURCES:
@@ -88,6 +89,9 @@ def _fill(
     for table in generate_events(
         customers, seed=seed, end=end, designed_channel=not derive_channels
     ):
+        # The events name this run, so that the ledger row below describes them.
+        run = pc.fill_null(pa.nulls(table.num_rows, pa.string()), import_id)
+        table = table.set_column(table.schema.get_field_index("import_id"), "import_id", run)
         with engine.transaction():
             result = append_events(engine, table, ws.config.channel_rules)
         read += table.num_rows
@@ -101,7 +105,7 @@ def _fill(
             "INSERT INTO imports (import_id, kind, source, started_at, finished_at, rows_read, "
             "stored, duplicates, rejected) VALUES (?, 'demo', NULL, ?, ?, ?, ?, ?, 0)",
             [
-                f"{import_id}-{started:%Y%m%dT%H%M%S}",
+                import_id,
                 started,
                 datetime.now(UTC).replace(tzinfo=None),
                 read,
@@ -177,8 +181,3 @@ def write_parquet(
             field="events",
         )
     return paths
-
-
-def read_parquet(paths: list[Path]) -> pa.Table:
-    """The events of :func:`write_parquet`'s files, as one table (small runs and tests)."""
-    return pa.concat_tables([pq.read_table(p) for p in paths])
