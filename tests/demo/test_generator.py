@@ -7,6 +7,7 @@ import itertools
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -16,6 +17,7 @@ from journeylens.demo import build_demo, generate_events, write_parquet
 from journeylens.demo import columns as demo_columns
 from journeylens.demo import generator as demo_generator
 from journeylens.demo.catalogue import SOURCES
+from journeylens.demo.patterns import SEGMENTS
 from journeylens.schema import EVENT_SCHEMA
 
 
@@ -156,3 +158,24 @@ def test_generate_rejects_no_customers() -> None:
 def test_docstring_examples_run(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_truth_columns_name_each_rows_person_and_group() -> None:
+    plain = pa.concat_tables(generate_events(400, seed=6))
+    table = pa.concat_tables(generate_events(400, seed=6, truth=True))
+    assert table.drop_columns(["demo_person", "demo_group"]).equals(plain)
+    assert set(table["demo_group"].unique().to_pylist()) == {s.key for s in SEGMENTS}
+    assert (
+        table["demo_person"].unique().to_pylist() == list(range(400))
+        or len(table["demo_person"].unique()) <= 400
+    )
+    for column in ("user_id", "anonymous_id"):
+        owners = (
+            table.filter(pc.is_valid(table[column]))
+            .group_by(column)
+            .aggregate([("demo_person", "count_distinct")])
+        )
+        assert pc.max(owners["demo_person_count_distinct"]).as_py() == 1, column
+    # The shop's own address on receipts is shared by many people (the trap).
+    shared = table.filter(pc.match_substring(table["traits"].fill_null(""), "negozio@"))
+    assert len(shared["demo_person"].unique()) > 3

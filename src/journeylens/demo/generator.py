@@ -20,12 +20,14 @@ from functools import lru_cache
 import numpy as np
 import pyarrow as pa
 
+from journeylens.demo.columns import take
 from journeylens.demo.crm import crm_new_customers, crm_sync
 from journeylens.demo.frame import Attempts, Block, Conversions, assemble
 from journeylens.demo.intents import plan_intents
 from journeylens.demo.lifecycle import aftercare
 from journeylens.demo.marketing import ads, data_provider, emails, social
 from journeylens.demo.offline import offline_events, stays
+from journeylens.demo.patterns import SEGMENTS
 from journeylens.demo.people import make_people
 from journeylens.demo.seasons import DEMO_END, window
 from journeylens.demo.sessions import plan_sessions
@@ -47,6 +49,7 @@ def generate_events(
     designed_channel: bool = False,
     first_batch: int = 0,
     workers: int = 1,
+    truth: bool = False,
 ) -> Iterator[pa.Table]:
     """Yield the demo's events, one Arrow table per batch of people.
 
@@ -58,7 +61,9 @@ def generate_events(
     have ``channel`` instead: the channel each touchpoint was designed to land in. Rows are
     ordered by person, then time. ``first_batch`` skips the batches before it. ``workers`` > 1
     generates batches in that many processes; the tables come in the same order and are the
-    same.
+    same. ``truth`` adds the ground truth the events hide — ``demo_person`` (the person's
+    global number) and ``demo_group`` (their customer group, see docs/demo.md) — for checking
+    identity resolution and personas; the store ignores these columns.
 
     >>> tables = list(generate_events(50, seed=1))
     >>> tables[0].num_rows > 500, tables[0].column_names[:3]
@@ -71,7 +76,7 @@ def generate_events(
     per_batch = CUSTOMERS_PER_BATCH
     tasks = [
         (seed, index, index * per_batch, min(per_batch, customers - index * per_batch), end,
-         designed_channel)
+         designed_channel, truth)
         for index in range(first_batch, -(-customers // per_batch))
     ]  # fmt: skip
     if workers == 1:
@@ -100,10 +105,12 @@ def _world(end: date) -> World:
 
 
 def _batch_task(
-    seed: int, index: int, first: int, size: int, end: date, designed_channel: bool
+    seed: int, index: int, first: int, size: int, end: date, designed_channel: bool, truth: bool
 ) -> pa.Table:
     """One batch, from plain arguments (what a worker process receives)."""
-    return generate_batch(seed, index, first, size, _world(end), designed_channel=designed_channel)
+    return generate_batch(
+        seed, index, first, size, _world(end), designed_channel=designed_channel, truth=truth
+    )
 
 
 def generate_batch(
@@ -114,6 +121,7 @@ def generate_batch(
     world: World,
     *,
     designed_channel: bool = False,
+    truth: bool = False,
 ) -> pa.Table:
     """The events of batch ``index``: ``size`` people from global index ``first_person``."""
     rng = np.random.default_rng([seed, index])
@@ -146,7 +154,7 @@ def generate_batch(
     blocks.append(ads(rng, people, intents, world))
     blocks.append(social(rng, people, intents, world))
     blocks.append(data_provider(rng, people, world))
-    table, _ = assemble(
+    table, person = assemble(
         blocks,
         start_us=world.win.start_us,
         end_us=world.win.end_us,
@@ -156,4 +164,8 @@ def generate_batch(
         rng=rng,
         designed_channel=designed_channel,
     )
+    if truth:
+        groups = pa.array([segment.key for segment in SEGMENTS])
+        table = table.append_column("demo_person", pa.array(people.gidx[person]))
+        table = table.append_column("demo_group", take(groups, people.segment[person]))
     return table
