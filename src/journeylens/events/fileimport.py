@@ -16,15 +16,12 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import threading
 import uuid
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from queue import Empty, Full, Queue
 from typing import Any, Final, TypeVar
 
 import pyarrow as pa
@@ -33,7 +30,13 @@ import pyarrow.compute as pc
 from journeylens.config import WorkspaceConfig
 from journeylens.engines.base import Engine
 from journeylens.errors import InputError, NotFoundError, RecordError
-from journeylens.events.filereaders import RejectsWriter, TableReader, open_table
+from journeylens.events.filereaders import (
+    RejectsWriter,
+    Sha256,
+    TableReader,
+    open_table,
+    read_ahead,
+)
 from journeylens.events.mapping import (
     Mapping,
     canonical_mapping,
@@ -124,22 +127,6 @@ class _Outcome:
         self.errors += errors[: max(MAX_ERRORS - len(self.errors), 0)]
 
 
-class _Sha256(threading.Thread):
-    """Hashes the file in the background (hashlib releases the GIL) while it is imported."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(daemon=True)
-        self.path = path
-        self.digest: str | None = None
-
-    def run(self) -> None:
-        h = hashlib.sha256()
-        with self.path.open("rb") as fh:
-            while chunk := fh.read(8 << 20):
-                h.update(chunk)
-        self.digest = h.hexdigest()
-
-
 def import_file(
     engine: Engine,
     config: WorkspaceConfig,
@@ -166,7 +153,7 @@ def import_file(
         raise InputError(f"{file.name} is empty: no header and no rows to import", file=str(file))
     import_id = f"file-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     started = datetime.now(UTC).replace(tzinfo=None)
-    hasher = _Sha256(file)
+    hasher = Sha256(file)
     hasher.start()
     rejects: RejectsWriter | None = None
     if on_error == "rejects":
@@ -283,7 +270,7 @@ def _import_table(
         )
         done = 0
         batches = stack.enter_context(
-            contextlib.closing(_prefetch(reader.batches(), depth=2 if fmt == "parquet" else 6))
+            contextlib.closing(read_ahead(reader.batches(), depth=2 if fmt == "parquet" else 6))
         )
         for batch, rows in batches:
             table = pa.Table.from_batches([batch]).append_column("_row", rows)
@@ -303,7 +290,7 @@ def _import_table(
                             reader.rejects_options,
                         )
                     out = out.filter(pc.is_null(out["_err"]))
-            invalid = _invalid_rows(reader, file, rejects)
+            invalid = _invalid_rows(reader, file, rejects, upto=rows[-1].as_py())
             outcome.read += batch.num_rows + len(invalid)
             outcome.record(
                 sorted(errors + invalid, key=lambda e: e.row or 0), bad + len(invalid), on_error
@@ -320,45 +307,6 @@ def _import_table(
     return used
 
 
-def _prefetch(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
-    """Yield ``items``, read ahead by a thread: the next batch is parsed (pyarrow releases
-    the GIL) while DuckDB converts and stores the current one."""
-    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def work() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        queue.put(("item", item), timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            queue.put(("end", None))
-        except BaseException as exc:  # handed to the consumer
-            queue.put(("error", exc))
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, value = queue.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
-        while thread.is_alive():
-            with contextlib.suppress(Empty):
-                queue.get(timeout=0.1)
-        thread.join()
-
-
 def _record_errors(found: pa.Table, file: Path) -> list[RecordError]:
     return [
         RecordError(r["error"], row=r["_row"], field=r["field"], value=r["value"], file=str(file))
@@ -367,11 +315,11 @@ def _record_errors(found: pa.Table, file: Path) -> list[RecordError]:
 
 
 def _invalid_rows(
-    reader: TableReader, file: Path, rejects: RejectsWriter | None
+    reader: TableReader, file: Path, rejects: RejectsWriter | None, upto: int | None = None
 ) -> list[RecordError]:
     """Errors for the CSV rows set aside for a wrong number of fields (and their rejects)."""
     errors = []
-    for bad in reader.take_invalid():
+    for bad in reader.take_invalid(upto):
         message = (
             f"{file.name} row {bad.row}, (row): {bad.actual} fields where the header "
             f"has {bad.expected} (check the delimiter and the quotes)"

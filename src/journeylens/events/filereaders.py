@@ -16,13 +16,15 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import hashlib
 import io
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, Full, Queue
 from types import TracebackType
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -32,10 +34,11 @@ import pyarrow.parquet as pq
 from journeylens.errors import InputError, RecordError
 from journeylens.events.mapping import FileOptions
 
-__all__ = ["CsvDialect", "RejectsWriter", "TableReader", "open_table"]
+__all__ = ["CsvDialect", "RejectsWriter", "Sha256", "TableReader", "open_table", "read_ahead"]
 
 CSV_BLOCK: Final = 32 << 20
 PARQUET_BATCH: Final = 1 << 20
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class TableReader(Protocol):
 
     def batches(self) -> Iterator[tuple[pa.RecordBatch, pa.Array]]: ...
 
-    def take_invalid(self) -> list[InvalidRow]: ...
+    def take_invalid(self, upto: int | None = None) -> list[InvalidRow]: ...
 
     def __enter__(self) -> TableReader: ...
 
@@ -94,7 +97,7 @@ class ParquetReader:
             yield batch, pa.array(np.arange(done + 1, done + n + 1, dtype=np.int64))
             done += n
 
-    def take_invalid(self) -> list[InvalidRow]:
+    def take_invalid(self, upto: int | None = None) -> list[InvalidRow]:
         return []
 
     def __enter__(self) -> ParquetReader:
@@ -200,10 +203,12 @@ class CsvReader:
             self._skipped.append(number)
         return "skip"
 
-    def take_invalid(self) -> list[InvalidRow]:
-        """The rows set aside since the last call (the reader may run in another thread)."""
+    def take_invalid(self, upto: int | None = None) -> list[InvalidRow]:
+        """The rows set aside so far, up to data row ``upto`` (the reader may be ahead, in
+        another thread); later ones are kept for a later call."""
         with self._lock:
-            out, self._invalid = self._invalid, []
+            out = [r for r in self._invalid if upto is None or r.row <= upto]
+            self._invalid = [r for r in self._invalid if upto is not None and r.row > upto]
         return out
 
     def batches(self) -> Iterator[tuple[pa.RecordBatch, pa.Array]]:
@@ -366,3 +371,58 @@ class RejectsWriter:
 
 def _cell(value: Any) -> Any:
     return "" if value is None else value
+
+
+class Sha256(threading.Thread):
+    """Hashes the file in the background (hashlib releases the GIL) while it is imported."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path = path
+        self.digest: str | None = None
+
+    def run(self) -> None:
+        h = hashlib.sha256()
+        with self.path.open("rb") as fh:
+            while chunk := fh.read(8 << 20):
+                h.update(chunk)
+        self.digest = h.hexdigest()
+
+
+def read_ahead(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
+    """Yield ``items``, read ahead by a thread: the next batch is parsed (pyarrow releases
+    the GIL) while DuckDB converts and stores the current one."""
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put(("item", item), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(("end", None))
+        except BaseException as exc:  # handed to the consumer
+            queue.put(("error", exc))
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.1)
+        thread.join()

@@ -32,10 +32,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
-import string
-from collections.abc import Mapping as AbcMapping
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -43,6 +40,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from journeylens.errors import MappingError
+from journeylens.events.canonical import CANONICAL_NAMES, canonical_mapping
+from journeylens.events.mapspec import (
+    FORMATS,
+    VALUE_TYPES,
+    FieldSpec,
+    FileOptions,
+    Mapping,
+    TimestampSpec,
+    template_parts,
+)
 from journeylens.schema import DATA_PARTIES, EVENT_TYPES
 
 __all__ = [
@@ -53,151 +60,11 @@ __all__ = [
     "Mapping",
     "TimestampSpec",
     "canonical_mapping",
+    "ensure_columns",
     "load_mapping",
     "parse_mapping",
     "shipped_mappings",
 ]
-
-FORMATS: Final = ("csv", "parquet", "jsonl")
-VALUE_TYPES: Final = ("string", "number", "integer", "boolean", "timestamp")
-TIME_FORMATS_SPECIAL: Final = ("iso", "unix", "unix_ms")
-
-ValueType = Literal["string", "number", "integer", "boolean", "timestamp"]
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """Where one value of the event comes from: a column, a fixed value or an id template.
-
-    ``values`` maps what the file says (compared case-insensitively, spaces trimmed) to what is
-    stored; ``default`` is used when the cell is empty or, with ``values``, not in the map.
-    """
-
-    key: str
-    """Dotted mapping key (``events.traits.email``), for messages."""
-    column: str | None = None
-    value: Any = None
-    template: str | None = None
-    values: dict[str, str] | None = None
-    default: str | None = None
-    type: ValueType = "string"
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        if self.column is not None:
-            return (self.column,)
-        if self.template is not None:
-            return tuple(part for _, part in template_parts(self.template) if part is not None)
-        return ()
-
-
-@dataclass(frozen=True)
-class TimestampSpec:
-    key: str
-    column: str
-    format: tuple[str, ...] = ()
-    """strptime formats tried in order; empty means ISO-8601 (or a typed timestamp column)."""
-    unix: Literal["s", "ms"] | None = None
-    timezone: str = "UTC"
-    """Zone of local times written without an offset (Europe/Rome); offsets win."""
-
-
-@dataclass(frozen=True)
-class FileOptions:
-    format: str | None = None
-    delimiter: str = ","
-    quote: str = '"'
-    encoding: str = "utf-8"
-    decimal: str = "."
-    thousands: str | None = None
-    null_values: tuple[str, ...] = ("",)
-    skip_rows: int = 0
-
-
-@dataclass(frozen=True)
-class Mapping:
-    """A validated mapping. ``events`` is None for JSON lines of Segment messages."""
-
-    source: str
-    name: str = "mapping"
-    """File name of the mapping (for messages)."""
-    path: str | None = None
-    kind: str | None = None
-    data_party: str = "first"
-    description: str | None = None
-    file: FileOptions = FileOptions()
-    type: FieldSpec = FieldSpec("events.type", value="track")
-    event: FieldSpec | None = None
-    id: FieldSpec | None = None
-    timestamp: TimestampSpec | None = None
-    user_id: FieldSpec | None = None
-    anonymous_id: FieldSpec | None = None
-    group_id: FieldSpec | None = None
-    previous_id: FieldSpec | None = None
-    revenue: FieldSpec | None = None
-    cost: FieldSpec | None = None
-    currency: FieldSpec | None = None
-    channel: FieldSpec | None = None
-    row_source: FieldSpec | None = None
-    row_data_party: FieldSpec | None = None
-    properties: dict[str, FieldSpec] = field(default_factory=dict)
-    traits: dict[str, FieldSpec] = field(default_factory=dict)
-    context: dict[str, FieldSpec | dict[str, FieldSpec]] = field(default_factory=dict)
-    properties_json: str | None = None
-    traits_json: str | None = None
-    context_json: str | None = None
-    has_events: bool = True
-
-    def fields(self) -> list[FieldSpec]:
-        """Every field spec of the mapping, in a stable order."""
-        out = [
-            f
-            for f in (
-                self.type,
-                self.event,
-                self.id,
-                self.user_id,
-                self.anonymous_id,
-                self.group_id,
-                self.previous_id,
-                self.revenue,
-                self.cost,
-                self.currency,
-                self.channel,
-                self.row_source,
-                self.row_data_party,
-            )
-            if f is not None
-        ]
-        out += list(self.properties.values()) + list(self.traits.values())
-        for value in self.context.values():
-            out += list(value.values()) if isinstance(value, dict) else [value]
-        return out
-
-    def columns(self) -> dict[str, str]:
-        """Every column the mapping reads → the first mapping key that names it."""
-        used: dict[str, str] = {}
-        if self.timestamp is not None:
-            used[self.timestamp.column] = self.timestamp.key
-        for spec in self.fields():
-            for column in spec.columns:
-                used.setdefault(column, spec.key)
-        for key, json_column in (
-            ("events.properties_json", self.properties_json),
-            ("events.traits_json", self.traits_json),
-            ("events.context_json", self.context_json),
-        ):
-            if json_column is not None:
-                used.setdefault(json_column, key)
-        return used
-
-
-def template_parts(template: str) -> list[tuple[str, str | None]]:
-    """``"ord-{n}"`` → ``[("ord-", "n")]``: literal text, then a column name (or None)."""
-    return [(literal, name) for literal, name, _, _ in string.Formatter().parse(template)]
-
-
-# -- loading -------------------------------------------------------------------------------
 
 
 def shipped_mappings() -> dict[str, Path]:
@@ -264,7 +131,6 @@ _EVENT_KEYS: Final = (
 )
 _SPEC_KEYS: Final = ("column", "value", "template", "values", "default", "type")
 _TS_KEYS: Final = ("column", "format", "timezone")
-_VALUE_FIRST: Final = ("type", "event", "channel", "currency", "data_party")
 
 
 class _Reader:
@@ -615,107 +481,6 @@ def _kind(value: Any) -> str:
 
 # -- files without a mapping -----------------------------------------------------------------
 
-CANONICAL_NAMES: Final[dict[str, tuple[str, ...]]] = {
-    "id": ("event_id", "messageId", "message_id"),
-    "type": ("type",),
-    "event": ("event", "event_name"),
-    "user_id": ("user_id", "userId"),
-    "anonymous_id": ("anonymous_id", "anonymousId"),
-    "group_id": ("group_id", "groupId"),
-    "previous_id": ("previous_id", "previousId"),
-    "timestamp": ("ts", "timestamp", "original_ts", "originalTimestamp"),
-    "channel": ("channel",),
-    "source": ("source",),
-    "data_party": ("data_party", "dataParty"),
-    "revenue": ("revenue",),
-    "cost": ("cost",),
-    "currency": ("currency",),
-    "properties_json": ("properties",),
-    "traits_json": ("traits",),
-    "context_json": ("context",),
-}
-"""Column names recognised in a file imported without a mapping (first match wins)."""
-
-IGNORED_CANONICAL: Final = (
-    "received_at",
-    "receivedAt",
-    "sent_at",
-    "sentAt",
-    "import_id",
-    "original_ts",
-    "originalTimestamp",
-    "timestamp",
-    "ts",
-)
-"""Columns of a journeylens export that are not carried into ``properties``."""
-
-
-def canonical_mapping(columns: Sequence[str], *, file_name: str, source: str) -> Mapping:
-    """The mapping of a file whose columns already have canonical names.
-
-    Other columns become properties of the same name. Raises MappingError when the file lacks
-    a timestamp, an event name or both user ids.
-    """
-    present = set(columns)
-    found: dict[str, str] = {}
-    for key, names in CANONICAL_NAMES.items():
-        for name in names:
-            if name in present:
-                found[key] = name
-                break
-
-    def fail(problem: str, key: str) -> MappingError:
-        return MappingError(
-            f"{file_name}: {problem}. Without a mapping, a file needs canonical column names "
-            "(see docs/import.md: event_id, type, event, user_id, anonymous_id, ts, ...); "
-            "otherwise give a mapping file",
-            file=file_name,
-            field=key,
-        )
-
-    if "timestamp" not in found:
-        raise fail("no timestamp column (ts or timestamp)", "ts")
-    if "user_id" not in found and "anonymous_id" not in found:
-        raise fail("no user_id or anonymous_id column", "user_id")
-    if "event" not in found and "type" not in found:
-        raise fail("no event column", "event")
-
-    def col(key: str) -> FieldSpec | None:
-        return FieldSpec(f"events.{key}", column=found[key]) if key in found else None
-
-    used = set(found.values()) | set(IGNORED_CANONICAL)
-    properties = {
-        c: FieldSpec(f"events.properties.{c}", column=c) for c in columns if c not in used
-    }
-    kind = col("type") or FieldSpec("events.type", value="track")
-    event = col("event")
-    if event is None:
-        # Without an event column, only non-track types can be stored; track rows will fail.
-        event = FieldSpec("events.event", value=None, column=None)
-    return Mapping(
-        source=source,
-        name=file_name,
-        path=None,
-        type=kind,
-        event=event if event.column else None,
-        id=col("id"),
-        timestamp=TimestampSpec("events.timestamp", column=found["timestamp"]),
-        user_id=col("user_id"),
-        anonymous_id=col("anonymous_id"),
-        group_id=col("group_id"),
-        previous_id=col("previous_id"),
-        revenue=col("revenue"),
-        cost=col("cost"),
-        currency=col("currency"),
-        channel=col("channel"),
-        row_source=col("source"),
-        row_data_party=col("data_party"),
-        properties=properties,
-        properties_json=found.get("properties_json"),
-        traits_json=found.get("traits_json"),
-        context_json=found.get("context_json"),
-    )
-
 
 def ensure_columns(mapping: Mapping, columns: Sequence[str], data_file: str) -> None:
     """MappingError naming the column and both files when the data lacks a mapped column."""
@@ -732,7 +497,3 @@ def ensure_columns(mapping: Mapping, columns: Sequence[str], data_file: str) -> 
             file=mapping.path or mapping.name,
             field=key,
         )
-
-
-def value_map_text(values: AbcMapping[str, str]) -> str:
-    return ", ".join(values)

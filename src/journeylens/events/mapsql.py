@@ -25,7 +25,7 @@ from typing import Final
 import pyarrow as pa
 from sqlglot import exp
 
-from journeylens.events.mapping import FieldSpec, Mapping, TimestampSpec, template_parts
+from journeylens.events.mapspec import FieldSpec, Mapping, TimestampSpec, template_parts
 from journeylens.schema import DATA_PARTIES, EVENT_TYPES, MONEY_SCALE, PAGE_EVENT, SCREEN_EVENT
 
 __all__ = ["Compiled", "compile_mapping"]
