@@ -165,10 +165,8 @@ def test_truth_columns_name_each_rows_person_and_group() -> None:
     table = pa.concat_tables(generate_events(400, seed=6, truth=True))
     assert table.drop_columns(["demo_person", "demo_group"]).equals(plain)
     assert set(table["demo_group"].unique().to_pylist()) == {s.key for s in SEGMENTS}
-    assert (
-        table["demo_person"].unique().to_pylist() == list(range(400))
-        or len(table["demo_person"].unique()) <= 400
-    )
+    persons = table["demo_person"].unique().to_pylist()
+    assert 300 < len(persons) <= 400 and min(persons) >= 0 and max(persons) < 400
     for column in ("user_id", "anonymous_id"):
         owners = (
             table.filter(pc.is_valid(table[column]))
