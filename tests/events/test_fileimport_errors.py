@@ -312,3 +312,14 @@ def test_progress_is_reported(workspace: Workspace, write: Writer) -> None:
     calls: list[tuple[int, int | None]] = []
     workspace.import_file(data, mapping, progress=lambda done, total: calls.append((done, total)))
     assert calls == [(2, None)]
+
+
+def test_wrong_encoding_in_the_header(workspace: Workspace, write: Writer) -> None:
+    data = write("contatti.csv", "Nome;Città;ts\nGiulia;Roma;2026-03-01\n", encoding="cp1252")
+    with pytest.raises(RecordError) as caught:
+        workspace.import_file(data)
+    assert caught.value.message == (
+        "contatti.csv header: not valid utf-8 (byte 0xe0 at byte 10 of the file); the file is "
+        "probably in Windows-1252 (as Excel saves CSV in Italy): add encoding: cp1252 under "
+        "file: in the mapping"
+    )

@@ -249,21 +249,26 @@ class CsvReader:
         offset, byte = _first_bad_byte(self.path, opts.encoding)
         with self.path.open("rb") as fh:
             prefix = fh.read(offset).decode(opts.encoding)
-        lines = prefix.splitlines(keepends=True)
-        body = "".join(lines[opts.skip_rows :])
-        records = list(
-            csv.reader(
-                io.StringIO(body, newline=""), delimiter=opts.delimiter, quotechar=opts.quote
-            )
-        )
+        start = 0
+        for _ in range(opts.skip_rows):
+            start = prefix.find("\n", start) + 1 or len(prefix)
+        body = prefix[start:]
+        count, last = 0, []  # records before the bad byte (header included), streamed
+        for record in csv.reader(
+            io.StringIO(body, newline=""), delimiter=opts.delimiter, quotechar=opts.quote
+        ):
+            count, last = count + 1, record
         header = self.schema.names if getattr(self, "schema", None) is not None else []
         at_start = body == "" or body.endswith(("\n", "\r"))
         if at_start:
-            row, column_index = len(records), 0
+            row, column_index = count, 0
         else:
-            row, column_index = len(records) - 1, max(len(records[-1]) - 1, 0)
-        where = "header" if row <= 0 else f"row {row}"
-        column = header[column_index] if 0 <= column_index < len(header) and row > 0 else "(header)"
+            row, column_index = count - 1, max(len(last) - 1, 0)
+        if row > 0 and column_index < len(header):
+            column = header[column_index]
+            where = f"row {row}, {column}"
+        else:
+            column, where = "(header)", "header"
         hint = (
             "the file is probably in Windows-1252 (as Excel saves CSV in Italy): add "
             "encoding: cp1252 under file: in the mapping"
@@ -271,7 +276,7 @@ class CsvReader:
             else "check encoding under file: in the mapping"
         )
         return RecordError(
-            f"{self.path.name} {where}, {column}: not valid {opts.encoding} (byte "
+            f"{self.path.name} {where}: not valid {opts.encoding} (byte "
             f"0x{byte:02x} at byte {offset + 1} of the file); {hint}",
             row=row if row > 0 else None,
             field=column,
