@@ -186,7 +186,7 @@ class _Builder:
         value = self.text(spec.column)
         default = _s(spec.default) if spec.default is not None else exp.null()
         if spec.values is not None:
-            folded = exp.Lower(this=value)
+            folded = exp.Lower(this=exp.Trim(this=value))
             case = exp.Case(this=folded)
             for key, target in spec.values.items():
                 case = case.when(_s(key), _s(target))
