@@ -16,7 +16,6 @@ import numpy as np
 from journeylens.demo import catalogue as cat
 from journeylens.demo.patterns import (
     APP,
-    MODES,
     PHONE,
     SEGMENT_INDEX,
     SEGMENTS,
@@ -203,7 +202,6 @@ def plan_intents(
         factor[currency == code] = rate_to
     hotel_revenue = np.round(hotel_revenue * factor / 100).astype(np.int64) * 100
     revenue = np.where(hotel, hotel_revenue, shop_revenue)
-    assert len(MODES) == 6
     return Intents(
         person=person,
         number=people.gidx[person] * 100 + k,
