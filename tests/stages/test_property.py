@@ -74,7 +74,7 @@ def logs(draw: Any) -> list[tuple[str, str, str, dict[str, Any]]]:
     return rows
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=int(__import__("os").environ.get("JL_EXAMPLES", "60")), deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(raw_model=models(), rows=logs())
 def test_sql_equals_reference(tmp_path_factory: Any, raw_model: dict[str, Any],

@@ -53,6 +53,8 @@ class ChDBEngine:
                                    "'journeylens[clickhouse]'", engine="clickhouse") from exc
         self._session = session.Session()
         self._session.query("SET session_timezone = 'UTC'")
+        # outer joins give NULL for a missing row, as on every other engine (not 0 or '')
+        self._session.query("SET join_use_nulls = 1")
 
     def _sql(self, statement: exp.Expression | str) -> str:
         return statement if isinstance(statement, str) else render(statement, "clickhouse")

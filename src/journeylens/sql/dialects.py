@@ -36,6 +36,11 @@ class Dialect:
             )
 
 
+def _without(node: exp.Expression, arg: str) -> exp.Expression:
+    node.set(arg, None)
+    return node
+
+
 def _call(name: str, *args: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this=name, expressions=list(args))
 
@@ -43,6 +48,8 @@ def _call(name: str, *args: exp.Expression) -> exp.Expression:
 _CLICKHOUSE_REWRITES: dict[type[exp.Expression], Callable[[exp.Expression], exp.Expression]] = {
     # epoch microseconds of a DateTime64
     exp.UnixMicros: lambda e: _call("toUnixTimestamp64Micro", e.this),
+    # ClickHouse always inlines CTEs and has no MATERIALIZED hint
+    exp.CTE: lambda e: _without(e, "materialized"),
     # integer division that stays integer
     exp.IntDiv: lambda e: _call("intDiv", e.this, e.expression),
     # a failed cast is NULL, as TRY_CAST elsewhere
