@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -58,7 +58,6 @@ from journeylens.sql import render
 __all__ = ["MAX_ERRORS", "Progress", "detect_format", "import_file"]
 
 Progress = Callable[[int, int | None], None]
-T = TypeVar("T")
 """Called as ``progress(rows_done, rows_total_or_None)`` while a file is read."""
 
 MAX_ERRORS: Final = 1000
@@ -114,8 +113,8 @@ class _Outcome:
     def add(self, result: AppendResult) -> None:
         self.stored += result.stored
         self.duplicates += result.duplicates
-        room = 100 - len(self.duplicate_ids)
-        self.duplicate_ids += result.duplicate_ids[: max(room, 0)]
+        merged = dict.fromkeys(self.duplicate_ids + result.duplicate_ids)
+        self.duplicate_ids = list(merged)[:100]
 
     def record(self, errors: list[RecordError], count: int, on_error: OnError) -> None:
         """Note ``count`` bad rows (``errors``: the first of them, in row order)."""
@@ -290,7 +289,8 @@ def _import_table(
                             reader.rejects_options,
                         )
                     out = out.filter(pc.is_null(out["_err"]))
-            invalid = _invalid_rows(reader, file, rejects, upto=rows[-1].as_py())
+            last = rows[-1].as_py() if len(rows) else None
+            invalid = _invalid_rows(reader, file, rejects, upto=last)
             outcome.read += batch.num_rows + len(invalid)
             outcome.record(
                 sorted(errors + invalid, key=lambda e: e.row or 0), bad + len(invalid), on_error
@@ -400,7 +400,7 @@ def _message_row(
             file=str(file),
         ) from None
     try:
-        message = json.loads(text)
+        message = json.loads(text.lstrip("\ufeff") if number == 1 else text)
     except json.JSONDecodeError as exc:
         raise RecordError(
             f"{prefix}, (line): not valid JSON: {exc.msg} (column {exc.colno})",
