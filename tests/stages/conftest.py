@@ -25,6 +25,7 @@ _SCHEMA = pa.schema([pa.field(c.name, c.arrow) for c in CUSTOMER_EVENT_COLUMNS])
 def events_table(rows: Sequence[Row], *, types: dict[str, str] | None = None) -> pa.Table:
     """customer_events rows; seq numbers per customer in the order given (ts, then list order)."""
     seqs: dict[str, int] = {}
+    codes = event_codes(rows)
     records = []
     ordered = sorted(enumerate(rows), key=lambda r: (r[1][0], _ts(r[1][1]), r[0]))
     for index, (customer, ts, event, props) in ordered:
@@ -32,11 +33,17 @@ def events_table(rows: Sequence[Row], *, types: dict[str, str] | None = None) ->
         kind = (types or {}).get(event, "page" if event == "page_viewed" else "track")
         records.append({
             "customer_id": customer, "ts": _ts(ts), "seq": seqs[customer],
-            "event_id": f"{customer}-{index:04d}", "type": kind, "event": event, "event_code": 0,
+            "event_id": f"{customer}-{index:04d}", "type": kind, "event": event,
+            "event_code": codes[event],
             "channel": "Direct", "source": "web", "data_party": "first",
             "properties": json.dumps(props), "group_id": None,
         })
     return pa.Table.from_pylist(records, schema=_SCHEMA)
+
+
+def event_codes(rows: Sequence[Row]) -> dict[str, int]:
+    """The event-name dictionary: 1, 2, … in name order."""
+    return {name: i for i, name in enumerate(sorted({r[2] for r in rows}), start=1)}
 
 
 def _ts(text: str) -> datetime:
@@ -52,6 +59,9 @@ def load(engine: Engine, rows: Sequence[Row], *, profiles: dict[str, dict[str, A
     engine.execute(create_table("customer_events", CUSTOMER_EVENT_COLUMNS))
     with engine.registered("_rows", table):
         engine.execute("INSERT INTO customer_events SELECT * FROM _rows")
+    engine.execute("CREATE OR REPLACE TABLE event_names (event_code INTEGER, event VARCHAR)")
+    for name, code in event_codes(rows).items():
+        engine.execute("INSERT INTO event_names VALUES (?, ?)", [code, name])
     engine.execute("CREATE OR REPLACE TABLE customer_profiles (customer_id VARCHAR, traits JSON)")
     for customer, traits in (profiles or {}).items():
         engine.execute("INSERT INTO customer_profiles VALUES (?, ?)", [customer,

@@ -13,7 +13,7 @@ from journeylens import Workspace
 from journeylens.stages.assign import stage_input
 from journeylens.stages.compile import compile_history
 from journeylens.stages.model import load_model
-from tests.stages.conftest import load, model
+from tests.stages.conftest import event_codes, load, model
 from tests.stages.test_assignment import CIRCULAR, LINEAR
 
 chdb_engine = pytest.importorskip("journeylens.engines.chdb")
@@ -55,7 +55,7 @@ def _rows(table: pa.Table) -> list[tuple[Any, ...]]:
 def test_duckdb_and_chdb_agree(workspace: Workspace, chdb: Any, source: str) -> None:
     journey = load_model(source) if "\n" not in source else model(source)
     events = load(workspace.engine, LOG)
-    query = compile_history(journey, stage_input(journey), AS_OF)
+    query = compile_history(journey, stage_input(journey, event_codes(LOG)), AS_OF)
     expected = _rows(workspace.engine.arrow(query))
     chdb.load("customer_events", events, order_by=("customer_id", "ts"))
     chdb.load("customer_profiles", pa.table({"customer_id": ["c1"], "traits": ["{}"]}))

@@ -45,14 +45,14 @@ _RUN_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def stage_input(model: JourneyModel) -> StageInput:
+def stage_input(model: JourneyModel, event_codes: dict[str, int] | None = None) -> StageInput:
     """The events of the model's units (customers or accounts) and their traits.
 
     Customers read ``customer_events`` as they are (``seq`` is per customer). Accounts read the
     events of their members, numbered again per account in (ts, event_id) order.
     """
     fields = [exp.alias_(col(n, "e"), n) for n in ("ts", "event_id", "type", "event",
-                                                   "properties")]
+                                                   "event_code", "properties")]
     if model.level == "customer":
         events: exp.Expression = exp.select(
             exp.alias_(col("customer_id", "e"), "unit_id"), exp.alias_(col("seq", "e"), "seq"),
@@ -60,7 +60,7 @@ def stage_input(model: JourneyModel) -> StageInput:
             exp.to_table("customer_events").as_("e"))
         traits = exp.select(exp.alias_(col("customer_id"), "unit_id"), col("traits")).from_(
             "customer_profiles")
-        return StageInput(events=events, traits=traits)
+        return StageInput(events=events, traits=traits, event_codes=event_codes)
     seq = exp.Window(
         this=exp.RowNumber(), partition_by=[col("account_id", "m")],
         order=exp.Order(expressions=[exp.Ordered(this=col("ts", "e"), nulls_first=False),
@@ -71,7 +71,7 @@ def stage_input(model: JourneyModel) -> StageInput:
         on=exp.EQ(this=col("customer_id", "m"), expression=col("customer_id", "e")))
     traits = exp.select(exp.alias_(col("account_id"), "unit_id"), col("traits")).from_(
         "accounts")
-    return StageInput(events=events, traits=traits)
+    return StageInput(events=events, traits=traits, event_codes=event_codes)
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,9 @@ def assign(engine: Engine, model: JourneyModel, *, as_of: datetime | None = None
                             "resolution) before assigning stages", kind="table",
                             key="customer_events")
     moment = _naive_utc(as_of or datetime.now(UTC))
-    query = compile_history(model, stage_input(model), moment)
+    codes = {r["event"]: r["event_code"] for r in engine.rows(
+        exp.select("event", "event_code").from_("event_names"))}
+    query = compile_history(model, stage_input(model, codes), moment)
     table = engine.arrow(query)
     if store:
         _store(engine, model, moment, table)

@@ -98,10 +98,10 @@ class _Linear:
             col("event_id"),
         ]
         for atom in self.rules.matches.values():
-            columns.append(exp.alias_(flag(atom_match(atom)), self.rules.match_name(atom)))
+            columns.append(exp.alias_(flag(atom_match(atom, self.source.event_codes)), self.rules.match_name(atom)))
         lapse = self.model.lapse_stages
         if lapse and lapse[0].lapse is not None:
-            columns.append(exp.alias_(flag(atom_match(lapse[0].lapse.activity)), "activity"))
+            columns.append(exp.alias_(flag(atom_match(lapse[0].lapse.activity, self.source.event_codes)), "activity"))
         query = exp.select(*columns).from_(relation(self.source.events, "src")).where(
             exp.LTE(this=seconds(col("ts")), expression=lit(self.as_of_s)))
         self.ctes.append(("jl_base", query))

@@ -5,7 +5,7 @@ Pure expression builders: no connection, no dialect.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -36,13 +36,16 @@ class StageInput:
     """Where the events and traits of the units (customers or accounts) are.
 
     ``events``: a table or query with ``unit_id``, ``ts``, ``seq``, ``event_id``, ``type``,
-    ``event``, ``properties`` (JSON text); ``seq`` numbers a unit's events in (ts, event_id)
+    ``event``, ``properties`` (JSON text), optionally ``event_code``; ``seq`` numbers a unit's events in (ts, event_id)
     order. ``traits``: a table or query with ``unit_id`` and ``traits`` (JSON text), needed when
     a rule reads traits.
     """
 
     events: exp.Expression = field(default_factory=lambda: exp.to_table("unit_events"))
     traits: exp.Expression | None = None
+    event_codes: Mapping[str, int] | None = None
+    """The dictionary of ``event_code`` (when ``events`` has that column): patterns then
+    compare small integers instead of names."""
 
 
 def relation(source: exp.Expression, alias: str) -> exp.Expression:
@@ -141,10 +144,18 @@ def true_or_false(condition: exp.Expression) -> exp.Expression:
     return exp.Coalesce(this=exp.paren(condition, copy=False), expressions=[exp.false()])
 
 
-def atom_match(atom: TouchpointAtom) -> exp.Expression:
-    kind = (exp.In(this=col("type"), expressions=[lit(t) for t in TOUCHPOINT_TYPES])
-            if atom.events is None
-            else exp.In(this=col("event"), expressions=[lit(e) for e in atom.events]))
+def atom_match(atom: TouchpointAtom, codes: Mapping[str, int] | None = None) -> exp.Expression:
+    """Does an event match the pattern? With ``codes`` (event name → ``event_code``), names
+    are compared as their integer codes; a name the data never had matches nothing."""
+    kind: exp.Expression
+    if atom.events is None:
+        kind = exp.In(this=col("type"), expressions=[lit(t) for t in TOUCHPOINT_TYPES])
+    elif codes is None:
+        kind = exp.In(this=col("event"), expressions=[lit(e) for e in atom.events])
+    else:
+        known = sorted({codes[e] for e in atom.events if e in codes})
+        kind = exp.In(this=col("event_code"), expressions=[lit(c) for c in known]) if known \
+            else exp.false()
     conditions = [true_or_false(condition("properties", c)) for c in atom.where]
     return exp.and_(kind, *conditions) if conditions else kind
 

@@ -45,13 +45,13 @@ def compile_walk(model: JourneyModel, source: StageInput, as_of: datetime) -> ex
         exp.alias_(seconds(col("ts", "src")), "t"),
     ]
     for atom in c.matches.values():
-        base_cols.append(exp.alias_(flag(atom_match(atom)), c.match_name(atom)))
+        base_cols.append(exp.alias_(flag(atom_match(atom, source.event_codes)), c.match_name(atom)))
     with_traits = any(uses_traits(s.entry) for s in model.entry_stages if s.entry)
     if with_traits:
         base_cols.append(col("traits", "tr"))
     lapse_activity = [s.lapse.activity for s in model.lapse_stages if s.lapse]
     if lapse_activity:
-        base_cols.append(exp.alias_(flag(atom_match(lapse_activity[0])), "activity"))
+        base_cols.append(exp.alias_(flag(atom_match(lapse_activity[0], source.event_codes)), "activity"))
     ts_limit = exp.LTE(this=seconds(col("ts", "src")), expression=lit(as_of_s))
     base = exp.select(*base_cols).from_(relation(source.events, "src")).where(ts_limit)
     if with_traits:
