@@ -15,8 +15,10 @@ DOCS = Path(__file__).parents[1] / "docs"
 def test_every_cli_command_is_documented() -> None:
     text = (DOCS / "cli.md").read_text(encoding="utf-8")
     group = typer.main.get_group(app)
-    for name in group.commands:
+    for name, command in group.commands.items():
         assert f"`{name}" in text, f"command {name!r} is missing from docs/cli.md"
+        for sub in getattr(command, "commands", {}):
+            assert f"`{name} {sub}" in text, f"command '{name} {sub}' is missing from docs/cli.md"
 
 
 def test_every_setting_is_documented() -> None:

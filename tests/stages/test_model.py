@@ -108,3 +108,13 @@ def test_cli_shows_rules_in_plain_words() -> None:
     result = CliRunner().invoke(app, ["stages", "show", "aida", "--format", "json"])
     assert result.exit_code == 0
     assert '"rule": "one of {add_to_cart, products_compared, rooms_compared' in result.stdout
+
+
+def test_user_docs_show_every_builtin_rule_in_words() -> None:
+    from journeylens.stages.describe import describe_model
+
+    docs = (Path(__file__).parents[2] / "docs" / "stages.md").read_text(encoding="utf-8")
+    for model in builtin_models():
+        assert f"### `{model.id}`" in docs
+        for row in describe_model(model):
+            assert f"| {row['rule']} |" in docs, (model.id, row["stage"])

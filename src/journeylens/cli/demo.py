@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from datetime import datetime, time as clock, timedelta
 from typing import Annotated
 
 import typer
@@ -13,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from journeylens.cli.main import handled, state
 from journeylens.cli.output import Format, emit
 
+from journeylens.demo import DEFAULT_CUSTOMERS, DEMO_END, build_demo
 from journeylens.errors import ConfigError
 from journeylens.workspace import STORE_FILE
 
@@ -24,7 +26,8 @@ def register(app: typer.Typer) -> None:
     @handled
     def demo(
         ctx: typer.Context,
-        customers: Annotated[int, typer.Option(help="How many customers to generate.")] = 3000,
+        customers: Annotated[int, typer.Option(help="How many customers to generate.")] = (
+            DEFAULT_CUSTOMERS),
         seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
         force: Annotated[bool, typer.Option(help="Replace an existing workspace.")] = False,
     ) -> None:
@@ -37,8 +40,6 @@ def register(app: typer.Typer) -> None:
                     "-w OTHER_FOLDER", file=str(folder),
                 )
             shutil.rmtree(folder)
-        from journeylens.demo import build_demo
-
         started = time.perf_counter()
         with Progress(
             TextColumn("[progress.description]{task.description}"), BarColumn(),
@@ -52,12 +53,19 @@ def register(app: typer.Typer) -> None:
 
             ws = build_demo(folder, customers=customers, seed=seed, progress=progress)
         with ws:
-            bar_free = Console(stderr=True)
-            bar_free.print("resolving identities…")
+            status = Console(stderr=True)
+            status.print("resolving identities…")
             ws.resolve_identities(full=True)
+            status.print("assigning journey stages…")
+            as_of = datetime.combine(DEMO_END + timedelta(days=1), clock(0))
+            ws.stages.assign("five_phases", as_of=as_of)
+            stages = ws.stages.occupancy("five_phases")
             summary = ws.summary()
             sources = ws.sources()
         took = time.perf_counter() - started
+        emit([{"stage": ws.stages.model("five_phases").stage(r["stage"]).label("en"),
+               "customers": r["units"]} for r in stages.rows], Format.table,
+             title=f"where customers stand on {DEMO_END:%d/%m/%Y} (five phases)")
         out.print(
             f"[bold]demo workspace ready[/bold] in {took:.1f} s: {folder}  "
             f"({summary.events:,} events from {summary.sources} sources)"
@@ -69,6 +77,7 @@ def register(app: typer.Typer) -> None:
         out.print(
             "Next: [cyan]journeylens -w {0} summary[/cyan], "
             "[cyan]journeylens -w {0} profile <email or id>[/cyan], "
-            "[cyan]journeylens -w {0} timeline <email or id>[/cyan]. "
+            "[cyan]journeylens -w {0} timeline <email or id>[/cyan], "
+            "[cyan]journeylens -w {0} stages funnel[/cyan]. "
             "docs/demo.md says what is planted in the data.".format(folder)
         )
