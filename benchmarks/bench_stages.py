@@ -80,14 +80,15 @@ def run_one(store: str, model: str) -> None:
     from journeylens.stages.assign import assign
     from journeylens.stages.model import load_model
 
-    engine = DuckDBEngine(Path(store), read_only=True)
+    engine = DuckDBEngine(Path(store))
     events = engine.scalar("SELECT count(*) FROM customer_events")
     started = time.perf_counter()
-    history = assign(engine, load_model(model), as_of=AS_OF, store=False)
+    # the whole job: compute every customer's history and store it in stage_entries
+    history = assign(engine, load_model(model), as_of=AS_OF)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(json.dumps({"events": events, "seconds": seconds, "peak_gib": peak,
-                      "units": history.units, "entries": history.table.num_rows}))
+                      "units": history.units, "entries": history.entries}))
 
 
 def main() -> None:

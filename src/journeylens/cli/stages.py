@@ -90,7 +90,7 @@ def assign_(
         counts = ws.stages.occupancy(model)
     emit([{"stage": r["stage"], "units": r["units"]} for r in counts.rows], fmt,
          title=f"{history.model.id}: {history.units:,} {history.model.level}s, "
-               f"{history.table.num_rows:,} stage entries, as of {history.as_of:%Y-%m-%d %H:%M} UTC")
+               f"{history.entries:,} stage entries, as of {history.as_of:%Y-%m-%d %H:%M} UTC")
 
 
 @app.command()

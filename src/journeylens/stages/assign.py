@@ -74,25 +74,40 @@ def stage_input(model: JourneyModel, event_codes: dict[str, int] | None = None) 
     return StageInput(events=events, traits=traits, event_codes=event_codes)
 
 
-@dataclass(frozen=True)
 class StageHistory:
     """Every stage entry of every unit: ``unit_id, stage, stage_rank, entered_at, event_id,
-    exited_at, entry_number`` (``exited_at`` null: the unit is still there)."""
+    exited_at, entry_number`` (``exited_at`` null: the unit is still there).
 
-    model: JourneyModel
-    as_of: datetime
-    table: pa.Table
+    When the history was stored, ``table`` reads it from ``stage_entries`` on first use, so
+    that assigning stages to millions of customers does not pull them into Python."""
+
+    def __init__(self, model: JourneyModel, as_of: datetime, *, units: int, entries: int,
+                 table: pa.Table | None = None, engine: Engine | None = None) -> None:
+        self.model = model
+        self.as_of = as_of
+        self.units = units
+        self.entries = entries
+        self._table = table
+        self._engine = engine
+
+    @property
+    def table(self) -> pa.Table:
+        if self._table is None:
+            assert self._engine is not None
+            self._table = self._engine.arrow(
+                exp.select(*[c.name for c in STAGE_ENTRY_COLUMNS if c.name != "model_id"])
+                .from_("stage_entries")
+                .where(exp.EQ(this=col("model_id"), expression=lit(self.model.id)))
+                .order_by("unit_id", "entry_number"))
+        return self._table
 
     def to_pandas(self) -> Any:
         return self.table.to_pandas()
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model.id, "level": self.model.level,
-                "as_of": self.as_of.isoformat(), "entries": self.table.to_pylist()}
-
-    @property
-    def units(self) -> int:
-        return len(set(self.table.column("unit_id").to_pylist()))
+                "as_of": self.as_of.isoformat(), "units": self.units,
+                "entries": self.table.to_pylist()}
 
 
 def _naive_utc(ts: datetime) -> datetime:
@@ -101,7 +116,10 @@ def _naive_utc(ts: datetime) -> datetime:
 
 def assign(engine: Engine, model: JourneyModel, *, as_of: datetime | None = None,
            store: bool = True) -> StageHistory:
-    """Stage entry history of every unit up to ``as_of`` (default: now), stored unless told."""
+    """Stage entry history of every unit up to ``as_of`` (default: now).
+
+    Stored in ``stage_entries`` (replacing this model's earlier run) unless ``store=False``,
+    which returns the entries as an Arrow table instead."""
     if not engine.table_exists("customer_events"):
         raise NotFoundError("no customer_events yet: run `journeylens resolve` (identity "
                             "resolution) before assigning stages", kind="table",
@@ -110,27 +128,37 @@ def assign(engine: Engine, model: JourneyModel, *, as_of: datetime | None = None
     codes = {r["event"]: r["event_code"] for r in engine.rows(
         exp.select("event", "event_code").from_("event_names"))}
     query = compile_history(model, stage_input(model, codes), moment)
-    table = engine.arrow(query)
-    if store:
-        _store(engine, model, moment, table)
-    return StageHistory(model, moment, table)
+    if not store:
+        table = engine.arrow(query)
+        units = len(set(table.column("unit_id").to_pylist()))
+        return StageHistory(model, moment, units=units, entries=table.num_rows, table=table)
+    units, entries = _store(engine, model, moment, query)
+    return StageHistory(model, moment, units=units, entries=entries, engine=engine)
 
 
-def _store(engine: Engine, model: JourneyModel, as_of: datetime, table: pa.Table) -> None:
-    stored = table.append_column("model_id", pa.array([model.id] * table.num_rows, pa.string()))
-    stored = stored.select([c.name for c in STAGE_ENTRY_COLUMNS]).cast(
-        pa.schema([pa.field(c.name, c.arrow) for c in STAGE_ENTRY_COLUMNS]))
+def _store(engine: Engine, model: JourneyModel, as_of: datetime, query: exp.Select
+           ) -> tuple[int, int]:
     engine.execute(create_table("stage_entries", STAGE_ENTRY_COLUMNS))
     engine.execute(create_table("stage_runs", _RUN_COLUMNS))
     same_model = exp.EQ(this=col("model_id"), expression=lit(model.id))
-    units = len(set(table.column("unit_id").to_pylist()))
-    with engine.transaction(), engine.registered("_jl_entries", stored):
+    rows = query.copy()
+    rows.set("order", None)
+    names = [c.name for c in STAGE_ENTRY_COLUMNS if c.name != "model_id"]
+    insert = exp.insert(exp.select(lit(model.id), *names).from_(
+        exp.Subquery(this=rows, alias="h")), "stage_entries",
+        columns=["model_id", *names])
+    with engine.transaction():
         engine.execute(exp.delete("stage_entries", where=same_model))
         engine.execute(exp.delete("stage_runs", where=same_model.copy()))
-        engine.execute(exp.insert(exp.select("*").from_("_jl_entries"), "stage_entries"))
+        engine.execute(insert)
+        counts = engine.rows(exp.select(
+            exp.alias_(exp.Count(this=exp.Distinct(expressions=[col("unit_id")])), "units"),
+            exp.alias_(exp.Count(this=exp.Star()), "entries")).from_("stage_entries")
+            .where(same_model.copy()))[0]
         engine.execute(exp.insert(exp.select(
             lit(model.id), lit(model.level), lit(model.source),
             exp.cast(lit(as_of.isoformat(sep=" ")), "TIMESTAMP"),
             exp.cast(lit(datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")),
                      "TIMESTAMP"),
-            lit(units), lit(table.num_rows)), "stage_runs"))
+            lit(counts["units"]), lit(counts["entries"])), "stage_runs"))
+    return counts["units"], counts["entries"]
