@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
@@ -13,39 +12,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from journeylens.cli.main import handled, state
 from journeylens.cli.output import Format, emit, emit_record
 from journeylens.errors import NotFoundError
+from journeylens.events.mapping import shipped_mappings
 from journeylens.events.report import OnError
 from journeylens.workspace import create_workspace
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 out = Console()
-
-
-def shipped_mappings() -> dict[str, Path]:
-    """The example mapping files shipped with journeylens, by name."""
-    folder = resources.files("journeylens") / "mappings"
-    if not folder.is_dir():
-        return {}
-    return {
-        Path(entry.name).stem: Path(str(entry))
-        for entry in folder.iterdir()
-        if entry.name.endswith(".yaml")
-    }
-
-
-def _mapping_path(value: str | None) -> Path | None:
-    """A mapping given as a path, or as the name of a shipped example (``orders``)."""
-    if value is None:
-        return None
-    path = Path(value)
-    if path.exists():
-        return path
-    shipped = shipped_mappings()
-    if value in shipped:
-        return shipped[value]
-    raise NotFoundError(
-        f"no mapping file {value!r}; give a path or one of: {', '.join(sorted(shipped))}",
-        kind="mapping", key=value,
-    )
 
 
 def register(app: typer.Typer) -> None:
@@ -73,7 +45,8 @@ def register(app: typer.Typer) -> None:
         mapping: Annotated[
             str | None,
             typer.Option("--mapping", "-m",
-                         help="Mapping YAML file, or a shipped example name (see `mappings`)."),
+                         help="Mapping YAML file, or a shipped example's name such as "
+                              "shop_orders (see `journeylens mappings`)."),
         ] = None,
         on_error: Annotated[
             str, typer.Option(help="Bad rows: stop (store nothing), skip, or rejects (write "
@@ -97,7 +70,7 @@ def register(app: typer.Typer) -> None:
             def progress(done: int, total: int | None) -> None:
                 bar.update(task, completed=done, total=total)
 
-            report = ws.import_file(file, _mapping_path(mapping), on_error=policy,
+            report = ws.import_file(file, mapping, on_error=policy,
                                     rejects_path=rejects, progress=progress)
         summary = {k: v for k, v in report.to_dict().items() if k not in ("errors",)}
         emit_record(summary, fmt, title=f"import of {file.name}")
@@ -140,6 +113,7 @@ def register(app: typer.Typer) -> None:
             emit([{"name": k, "file": str(v)} for k, v in sorted(shipped.items())], Format.table,
                  title="example mappings (use with `import --mapping NAME`)")
             return
-        path = _mapping_path(name)
-        assert path is not None
-        typer.echo(path.read_text(encoding="utf-8"))
+        if name not in shipped:
+            raise NotFoundError(f"no shipped mapping {name!r}; one of: "
+                                f"{', '.join(sorted(shipped))}", kind="mapping", key=name)
+        typer.echo(shipped[name].read_text(encoding="utf-8"))
