@@ -24,8 +24,12 @@ def test_codes_are_stable_and_distinct() -> None:
 def test_to_dict_shape() -> None:
     error = errors.RecordError("ts: bad", row=3, field="ts", value="x", file="a.csv")
     assert error.to_dict() == {
-        "code": "record_invalid", "message": "ts: bad", "file": "a.csv", "row": 3,
-        "field": "ts", "value": "x",
+        "code": "record_invalid",
+        "message": "ts: bad",
+        "file": "a.csv",
+        "row": 3,
+        "field": "ts",
+        "value": "x",
     }
     with pytest.raises(ValueError, match="ts: bad"):
         raise error

@@ -5,9 +5,22 @@ from __future__ import annotations
 import journeylens
 
 EXPECTED = {
-    "ChannelRule", "ConfigError", "IdentityConfig", "InputError", "JourneyLensError",
-    "MappingError", "NotFoundError", "RecordError", "Settings", "StorageError", "Summary",
-    "UnsupportedError", "Workspace", "WorkspaceConfig", "WriteReport", "create_workspace",
+    "ChannelRule",
+    "ConfigError",
+    "IdentityConfig",
+    "InputError",
+    "JourneyLensError",
+    "MappingError",
+    "NotFoundError",
+    "RecordError",
+    "Settings",
+    "StorageError",
+    "Summary",
+    "UnsupportedError",
+    "Workspace",
+    "WorkspaceConfig",
+    "WriteReport",
+    "create_workspace",
     "open_workspace",
 }
 

@@ -14,8 +14,11 @@ from journeylens.schema import SCHEMA_VERSION
 
 def msg(i: int, **extra: object) -> dict[str, object]:
     base: dict[str, object] = {
-        "type": "track", "event": "product_viewed", "userId": f"u{i % 3}",
-        "messageId": f"m-{i}", "timestamp": f"2026-11-2{i % 9}T10:00:00Z",
+        "type": "track",
+        "event": "product_viewed",
+        "userId": f"u{i % 3}",
+        "messageId": f"m-{i}",
+        "timestamp": f"2026-11-2{i % 9}T10:00:00Z",
     }
     return {**base, **extra}
 
@@ -59,8 +62,9 @@ def test_first_occurrence_of_a_repeated_id_wins(workspace: Workspace) -> None:
 
 def test_bad_message_stop_stores_nothing(workspace: Workspace) -> None:
     with pytest.raises(RecordError) as caught:
-        workspace.append_messages([msg(1), {"type": "track", "userId": "u"}, msg(2)],
-                                  source="web", on_error="stop")
+        workspace.append_messages(
+            [msg(1), {"type": "track", "userId": "u"}, msg(2)], source="web", on_error="stop"
+        )
     assert caught.value.row == 2 and caught.value.field == "event"
     assert workspace.engine.scalar("SELECT count(*) FROM events") == 0
 
@@ -71,9 +75,12 @@ def test_bad_message_skip_keeps_the_good_ones(workspace: Workspace) -> None:
     )
     assert (report.stored, report.rejected) == (2, 1)
     assert report.errors[0].to_dict() == {
-        "code": "record_invalid", "row": 2, "field": "type", "value": "bogus",
+        "code": "record_invalid",
+        "row": 2,
+        "field": "type",
+        "value": "bogus",
         "message": "type: unknown message type 'bogus'; give one of track, page, screen, "
-                   "identify, group, alias",
+        "identify, group, alias",
     }
 
 
@@ -100,9 +107,12 @@ def test_append_is_atomic(workspace: Workspace, monkeypatch: pytest.MonkeyPatch)
 
 def test_money_and_sources(workspace: Workspace) -> None:
     workspace.append_messages(
-        [msg(1, event="purchase", properties={"revenue": "19.90", "currency": "eur"}),
-         msg(2, event="purchase", properties={"total": 100, "currency": "EUR"})],
-        source="shop", data_party="first",
+        [
+            msg(1, event="purchase", properties={"revenue": "19.90", "currency": "eur"}),
+            msg(2, event="purchase", properties={"total": 100, "currency": "EUR"}),
+        ],
+        source="shop",
+        data_party="first",
     )
     assert workspace.engine.scalar("SELECT sum(revenue) FROM events") == Decimal("119.9")
     [source] = workspace.sources()
@@ -111,10 +121,24 @@ def test_money_and_sources(workspace: Workspace) -> None:
 
 def test_summary_counts_by_hand(workspace: Workspace) -> None:
     workspace.append_messages(
-        [msg(1), msg(2), {"type": "page", "anonymousId": "a1", "messageId": "p1",
-                          "timestamp": "2026-11-01T00:00:00Z"},
-         {"type": "identify", "userId": "u1", "anonymousId": "a1", "messageId": "i1",
-          "timestamp": "2026-11-02T00:00:00Z", "traits": {"email": "a@b.it"}}],
+        [
+            msg(1),
+            msg(2),
+            {
+                "type": "page",
+                "anonymousId": "a1",
+                "messageId": "p1",
+                "timestamp": "2026-11-01T00:00:00Z",
+            },
+            {
+                "type": "identify",
+                "userId": "u1",
+                "anonymousId": "a1",
+                "messageId": "i1",
+                "timestamp": "2026-11-02T00:00:00Z",
+                "traits": {"email": "a@b.it"},
+            },
+        ],
         source="website",
     )
     summary = workspace.summary()

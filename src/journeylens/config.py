@@ -5,7 +5,8 @@ Both are built once and passed down; nothing reads the environment or a file at 
 
 Environment::
 
-    JOURNEYLENS_WORKSPACE      folder used when a command names none (default ./journeylens-workspace)
+    JOURNEYLENS_WORKSPACE      folder used when a command names none
+                               (default ./journeylens-workspace)
     JOURNEYLENS_THREADS        engine threads (default: all cores)
     JOURNEYLENS_MEMORY_LIMIT   engine memory cap, e.g. "8GB" (default: the engine's own)
 """

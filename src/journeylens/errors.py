@@ -64,7 +64,9 @@ class ConfigError(JourneyLensError, ValueError):
         field: str | None = None,
         allowed: Sequence[str] | None = None,
     ) -> None:
-        super().__init__(message, file=file, field=field, allowed=list(allowed) if allowed else None)
+        super().__init__(
+            message, file=file, field=field, allowed=list(allowed) if allowed else None
+        )
         self.file = file
         self.field = field
         self.allowed = list(allowed) if allowed else None
@@ -93,7 +95,9 @@ class MappingError(InputError):
         field: str | None = None,
         allowed: Sequence[str] | None = None,
     ) -> None:
-        super().__init__(message, file=file, field=field, allowed=list(allowed) if allowed else None)
+        super().__init__(
+            message, file=file, field=field, allowed=list(allowed) if allowed else None
+        )
         self.field = field
         self.allowed = list(allowed) if allowed else None
 

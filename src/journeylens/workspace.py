@@ -45,7 +45,6 @@ __all__ = ["Summary", "Workspace", "WriteReport", "create_workspace", "open_work
 STORE_FILE = "events.duckdb"
 
 
-
 @dataclass(frozen=True)
 class Summary:
     """Counts over the whole workspace."""
@@ -114,8 +113,9 @@ class Workspace:
         for number, message in enumerate(messages, start=1):
             read = number
             try:
-                rows.append(normalise_message(message, defaults, row=number,
-                                              received_at=received_at))
+                rows.append(
+                    normalise_message(message, defaults, row=number, received_at=received_at)
+                )
             except RecordError as error:
                 if on_error == "stop":
                     raise
@@ -123,8 +123,7 @@ class Workspace:
         batch = pa.Table.from_pylist(rows) if rows else None
         with self.engine.transaction():
             register_source(self.engine, source, data_party=data_party)
-            result = append_events(self.engine, batch, self.config.channel_rules) if batch \
-                else None
+            result = append_events(self.engine, batch, self.config.channel_rules) if batch else None
         return WriteReport(
             import_id=import_id,
             read=read,
@@ -146,8 +145,13 @@ class Workspace:
     ) -> WriteReport:
         """Import a CSV, Parquet or JSON-lines file (see docs/import.md)."""
         return import_file(
-            self.engine, self.config, path, mapping,
-            on_error=on_error, rejects_path=rejects_path, progress=progress,
+            self.engine,
+            self.config,
+            path,
+            mapping,
+            on_error=on_error,
+            rejects_path=rejects_path,
+            progress=progress,
         )
 
     # -- identity --------------------------------------------------------------------------
@@ -250,7 +254,8 @@ def open_workspace(
         raise NotFoundError(
             f"no workspace at {folder}: create one with `journeylens init {folder}` "
             "or `journeylens demo`",
-            kind="workspace", key=str(folder),
+            kind="workspace",
+            key=str(folder),
         )
     config = load_workspace_config(folder)
     engine = _engine_for(folder, settings or Settings(), read_only=read_only)
@@ -263,6 +268,7 @@ def check_data_party(value: str) -> str:
     if value not in DATA_PARTIES:
         raise ConfigError(
             f"data_party: {value!r} is not one of {', '.join(DATA_PARTIES)}",
-            field="data_party", allowed=DATA_PARTIES,
+            field="data_party",
+            allowed=DATA_PARTIES,
         )
     return value

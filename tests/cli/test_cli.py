@@ -23,9 +23,18 @@ def test_init_then_summary_json(tmp_path: Path) -> None:
     code, out, _ = run("-w", folder, "init", "--timezone", "Europe/Rome")
     assert code == 0 and "created workspace" in out
     with journeylens.open_workspace(folder) as ws:
-        ws.append_messages([{"type": "track", "event": "purchase", "userId": "u1",
-                             "messageId": "m1", "timestamp": "2026-11-22T10:00:00Z"}],
-                           source="shop")
+        ws.append_messages(
+            [
+                {
+                    "type": "track",
+                    "event": "purchase",
+                    "userId": "u1",
+                    "messageId": "m1",
+                    "timestamp": "2026-11-22T10:00:00Z",
+                }
+            ],
+            source="shop",
+        )
     code, out, _ = run("-w", folder, "summary", "--format", "json")
     assert code == 0
     data = json.loads(out)
@@ -35,8 +44,17 @@ def test_init_then_summary_json(tmp_path: Path) -> None:
 def test_sources_csv(tmp_path: Path) -> None:
     folder = tmp_path / "ws"
     with journeylens.create_workspace(folder) as ws:
-        ws.append_messages([{"type": "page", "anonymousId": "a", "messageId": "p",
-                             "timestamp": "2026-11-22T10:00:00Z"}], source="website")
+        ws.append_messages(
+            [
+                {
+                    "type": "page",
+                    "anonymousId": "a",
+                    "messageId": "p",
+                    "timestamp": "2026-11-22T10:00:00Z",
+                }
+            ],
+            source="website",
+        )
     code, out, _ = run("-w", str(folder), "sources", "-f", "csv")
     assert code == 0
     header, row = out.strip().splitlines()

@@ -31,13 +31,22 @@ def events_table(rows: Sequence[Row], *, types: dict[str, str] | None = None) ->
     for index, (customer, ts, event, props) in ordered:
         seqs[customer] = seqs.get(customer, 0) + 1
         kind = (types or {}).get(event, "page" if event == "page_viewed" else "track")
-        records.append({
-            "customer_id": customer, "ts": _ts(ts), "seq": seqs[customer],
-            "event_id": f"{customer}-{index:04d}", "type": kind, "event": event,
-            "event_code": codes[event],
-            "channel": "Direct", "source": "web", "data_party": "first",
-            "properties": json.dumps(props), "group_id": None,
-        })
+        records.append(
+            {
+                "customer_id": customer,
+                "ts": _ts(ts),
+                "seq": seqs[customer],
+                "event_id": f"{customer}-{index:04d}",
+                "type": kind,
+                "event": event,
+                "event_code": codes[event],
+                "channel": "Direct",
+                "source": "web",
+                "data_party": "first",
+                "properties": json.dumps(props),
+                "group_id": None,
+            }
+        )
     return pa.Table.from_pylist(records, schema=_SCHEMA)
 
 
@@ -50,9 +59,14 @@ def _ts(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def load(engine: Engine, rows: Sequence[Row], *, profiles: dict[str, dict[str, Any]] | None = None,
-         members: Sequence[tuple[str, str]] = (), accounts: dict[str, dict[str, Any]] | None = None
-         ) -> pa.Table:
+def load(
+    engine: Engine,
+    rows: Sequence[Row],
+    *,
+    profiles: dict[str, dict[str, Any]] | None = None,
+    members: Sequence[tuple[str, str]] = (),
+    accounts: dict[str, dict[str, Any]] | None = None,
+) -> pa.Table:
     """Write customer_events (and profiles/accounts/members) into a DuckDB workspace engine."""
     table = events_table(rows)
     engine.execute("DROP TABLE IF EXISTS customer_events")
@@ -64,13 +78,15 @@ def load(engine: Engine, rows: Sequence[Row], *, profiles: dict[str, dict[str, A
         engine.execute("INSERT INTO event_names VALUES (?, ?)", [code, name])
     engine.execute("CREATE OR REPLACE TABLE customer_profiles (customer_id VARCHAR, traits JSON)")
     for customer, traits in (profiles or {}).items():
-        engine.execute("INSERT INTO customer_profiles VALUES (?, ?)", [customer,
-                                                                       json.dumps(traits)])
+        engine.execute(
+            "INSERT INTO customer_profiles VALUES (?, ?)", [customer, json.dumps(traits)]
+        )
     engine.execute("CREATE OR REPLACE TABLE accounts (account_id VARCHAR, traits JSON)")
     for account, traits in (accounts or {}).items():
         engine.execute("INSERT INTO accounts VALUES (?, ?)", [account, json.dumps(traits)])
-    engine.execute("CREATE OR REPLACE TABLE account_members (account_id VARCHAR, "
-                   "customer_id VARCHAR)")
+    engine.execute(
+        "CREATE OR REPLACE TABLE account_members (account_id VARCHAR, customer_id VARCHAR)"
+    )
     for account, customer in members:
         engine.execute("INSERT INTO account_members VALUES (?, ?)", [account, customer])
     return table
@@ -82,5 +98,7 @@ def model(text: str) -> JourneyModel:
 
 def entries(history: Any) -> list[tuple[str, str, str, str | None]]:
     """(unit, stage, entered_at 'YYYY-MM-DD HH:MM', event_id) per entry."""
-    return [(r["unit_id"], r["stage"], f"{r['entered_at']:%Y-%m-%d %H:%M}", r["event_id"])
-            for r in history.table.to_pylist()]
+    return [
+        (r["unit_id"], r["stage"], f"{r['entered_at']:%Y-%m-%d %H:%M}", r["event_id"])
+        for r in history.table.to_pylist()
+    ]

@@ -72,8 +72,9 @@ def _cond(data: dict[str, Any] | None, c: Condition) -> bool:
         if all(isinstance(v, float) for v in values):
             hit = None if number is None else number in values
         else:
-            wanted = [str(int(v)) if isinstance(v, float) and v == int(v) else str(v)
-                      for v in values]
+            wanted = [
+                str(int(v)) if isinstance(v, float) and v == int(v) else str(v) for v in values
+            ]
             hit = None if text is None else text in wanted
         if hit is None:
             return False
@@ -86,15 +87,18 @@ def _cond(data: dict[str, Any] | None, c: Condition) -> bool:
         left = text
     if left is None:
         return False
-    return {"=": left == c.value, "!=": left != c.value, ">": left > c.value,
-            ">=": left >= c.value, "<": left < c.value, "<=": left <= c.value}[c.op]
+    return {
+        "=": left == c.value,
+        "!=": left != c.value,
+        ">": left > c.value,
+        ">=": left >= c.value,
+        "<": left < c.value,
+        "<=": left <= c.value,
+    }[c.op]
 
 
 def _matches(e: Ev, atom: TouchpointAtom) -> bool:
-    if atom.events is None:
-        ok = e.type in ("track", "page", "screen")
-    else:
-        ok = e.event in atom.events
+    ok = e.type in ("track", "page", "screen") if atom.events is None else e.event in atom.events
     return ok and all(_cond(e.properties, c) for c in atom.where)
 
 
@@ -112,8 +116,9 @@ def assign(model: JourneyModel, events: list[Ev], as_of: datetime) -> list[tuple
     return out
 
 
-def _assign_unit(model: JourneyModel, ranks: dict[str, int], unit: str, evs: list[Ev],
-                 as_of: datetime) -> list[tuple[Any, ...]]:
+def _assign_unit(
+    model: JourneyModel, ranks: dict[str, int], unit: str, evs: list[Ev], as_of: datetime
+) -> list[tuple[Any, ...]]:
     secs = [_second(e.ts) for e in evs]
 
     def history(i: int) -> list[int]:
@@ -211,8 +216,14 @@ def _assign_unit(model: JourneyModel, ranks: dict[str, int], unit: str, evs: lis
             stage_id = model.stages[stage - 1].id
             if kind == "event":
                 # the first event at that instant that fires the entered stage
-                first = min((r for r in rows if r[0] == sec and r[4][0] == "event"
-                             and fire_of(stage_id)[r[4][1]]), key=lambda r: r[2])
+                first = min(
+                    (
+                        r
+                        for r in rows
+                        if r[0] == sec and r[4][0] == "event" and fire_of(stage_id)[r[4][1]]
+                    ),
+                    key=lambda r: r[2],
+                )
                 ts, eid = evs[first[4][1]].ts, first[3]
             entries.append((unit, stage_id, ts, eid))
         current = stage

@@ -33,18 +33,21 @@ stages:
 
 
 def test_counts_within_days_property_conditions_ordering_and_lapse(workspace: Workspace) -> None:
-    load(workspace.engine, [
-        ("c1", "2026-01-01 10:00", "page_viewed", {}),
-        ("c1", "2026-01-02 10:00", "product_viewed", {}),
-        ("c1", "2026-01-05 10:00", "product_viewed", {}),      # 2nd view within 7 days
-        ("c1", "2026-01-06 10:00", "purchase", {"total": 5}),  # below 10: not buy
-        ("c1", "2026-01-07 10:00", "purchase", {"total": 50}),
-        ("c1", "2026-01-08 10:00", "review_written", {"rating": 5}),
-        ("c1", "2026-03-01 10:00", "product_viewed", {}),      # after the lapse
-        ("c2", "2026-01-01 10:00", "product_viewed", {}),
-        ("c2", "2026-01-09 10:00", "product_viewed", {}),      # 8 days later: no consider
-        ("c2", "2026-01-10 10:00", "review_written", {"rating": 5}),  # before buying: no
-    ])
+    load(
+        workspace.engine,
+        [
+            ("c1", "2026-01-01 10:00", "page_viewed", {}),
+            ("c1", "2026-01-02 10:00", "product_viewed", {}),
+            ("c1", "2026-01-05 10:00", "product_viewed", {}),  # 2nd view within 7 days
+            ("c1", "2026-01-06 10:00", "purchase", {"total": 5}),  # below 10: not buy
+            ("c1", "2026-01-07 10:00", "purchase", {"total": 50}),
+            ("c1", "2026-01-08 10:00", "review_written", {"rating": 5}),
+            ("c1", "2026-03-01 10:00", "product_viewed", {}),  # after the lapse
+            ("c2", "2026-01-01 10:00", "product_viewed", {}),
+            ("c2", "2026-01-09 10:00", "product_viewed", {}),  # 8 days later: no consider
+            ("c2", "2026-01-10 10:00", "review_written", {"rating": 5}),  # before buying: no
+        ],
+    )
     history = assign(workspace.engine, model(LINEAR), as_of=AS_OF)
     assert entries(history) == [
         ("c1", "aware", "2026-01-01 10:00", "c1-0000"),
@@ -64,13 +67,16 @@ def test_counts_within_days_property_conditions_ordering_and_lapse(workspace: Wo
 
 def test_lapse_edges(workspace: Workspace) -> None:
     """Another purchase exactly after_days later keeps the customer; one second more lapses."""
-    load(workspace.engine, [
-        ("a", "2026-01-01 00:00:00", "purchase", {"total": 20}),
-        ("a", "2026-01-31 00:00:00", "purchase", {"total": 20}),   # exactly 30 days: no lapse
-        ("b", "2026-01-01 00:00:00", "purchase", {"total": 20}),
-        ("b", "2026-01-31 00:00:01", "purchase", {"total": 20}),   # 30 days + 1 s: lapse first
-        ("c", "2026-12-01 00:00:01", "purchase", {"total": 20}),   # lapses 1 s after as_of
-    ])
+    load(
+        workspace.engine,
+        [
+            ("a", "2026-01-01 00:00:00", "purchase", {"total": 20}),
+            ("a", "2026-01-31 00:00:00", "purchase", {"total": 20}),  # exactly 30 days: no lapse
+            ("b", "2026-01-01 00:00:00", "purchase", {"total": 20}),
+            ("b", "2026-01-31 00:00:01", "purchase", {"total": 20}),  # 30 days + 1 s: lapse first
+            ("c", "2026-12-01 00:00:01", "purchase", {"total": 20}),  # lapses 1 s after as_of
+        ],
+    )
     history = assign(workspace.engine, model(LINEAR), as_of=datetime(2026, 12, 31))
     assert entries(history) == [
         ("a", "buy", "2026-01-01 00:00", "a-0000"),
@@ -89,10 +95,13 @@ def test_lapse_edges(workspace: Workspace) -> None:
 def test_same_timestamp_events_are_simultaneous(workspace: Workspace) -> None:
     """A review in the same second as the purchase counts as after it; one entry per instant,
     the furthest stage."""
-    load(workspace.engine, [
-        ("c", "2026-05-01 12:00:00", "review_written", {"rating": 5}),
-        ("c", "2026-05-01 12:00:00", "purchase", {"total": 99}),
-    ])
+    load(
+        workspace.engine,
+        [
+            ("c", "2026-05-01 12:00:00", "review_written", {"rating": 5}),
+            ("c", "2026-05-01 12:00:00", "purchase", {"total": 99}),
+        ],
+    )
     assert entries(assign(workspace.engine, model(LINEAR), as_of=AS_OF)) == [
         ("c", "advocate", "2026-05-01 12:00", "c-0000"),
         ("c", "lapsed", "2026-05-31 12:00", None),
@@ -122,17 +131,20 @@ stages:
         - {event: nps_response, where: ["score >= 9", "channel != phone"]}
         - {event: purchase}
 """
-    load(workspace.engine, [
-        ("x", "2026-02-01 10:00", "chatbot_message", {"text": "qual è il prezzo?"}),
-        ("x", "2026-02-02 10:00", "checkout_error", {}),
-        ("x", "2026-02-03 10:00", "add_to_cart", {}),          # after an error: not s2
-        ("y", "2026-02-01 10:00", "review_read", {"platform": "trustpilot"}),  # not in list
-        ("y", "2026-02-02 10:00", "add_to_cart", {}),
-        ("y", "2026-02-03 10:00", "purchase", {}),
-        ("y", "2026-02-04 10:00", "nps_response", {"score": 10, "channel": "email"}),
-        ("z", "2026-02-01 10:00", "review_read", {"platform": "google"}),
-        ("z", "2026-02-02 10:00", "nps_response", {"score": "9"}),  # no purchase yet
-    ])
+    load(
+        workspace.engine,
+        [
+            ("x", "2026-02-01 10:00", "chatbot_message", {"text": "qual è il prezzo?"}),
+            ("x", "2026-02-02 10:00", "checkout_error", {}),
+            ("x", "2026-02-03 10:00", "add_to_cart", {}),  # after an error: not s2
+            ("y", "2026-02-01 10:00", "review_read", {"platform": "trustpilot"}),  # not in list
+            ("y", "2026-02-02 10:00", "add_to_cart", {}),
+            ("y", "2026-02-03 10:00", "purchase", {}),
+            ("y", "2026-02-04 10:00", "nps_response", {"score": 10, "channel": "email"}),
+            ("z", "2026-02-01 10:00", "review_read", {"platform": "google"}),
+            ("z", "2026-02-02 10:00", "nps_response", {"score": "9"}),  # no purchase yet
+        ],
+    )
     assert entries(assign(workspace.engine, model(rules), as_of=AS_OF)) == [
         ("x", "s1", "2026-02-01 10:00", "x-0000"),
         ("y", "s2", "2026-02-02 10:00", "y-0004"),
@@ -162,34 +174,47 @@ stages:
 
 
 def test_circular_model_re_enters_earlier_stages(workspace: Workspace) -> None:
-    load(workspace.engine, [
-        ("c", "2026-01-01 09:00", "ad_click", {}),
-        ("c", "2026-01-02 09:00", "product_viewed", {}),
-        ("c", "2026-01-03 09:00", "purchase", {}),
-        ("c", "2026-02-01 09:00", "newsletter_opened", {}),    # fires nothing: stays
-        ("c", "2026-02-02 09:00", "review_read", {}),          # back to evaluation
-        ("c", "2026-02-03 09:00", "purchase", {}),             # 2nd purchase: loyalty loop
-        ("c", "2026-03-01 09:00", "purchase", {}),             # still loyalty: no new entry
-        ("c", "2026-04-01 09:00", "ad_click", {}),             # back to initial
-    ])
-    assert [(s, t) for _, s, t, _ in entries(assign(workspace.engine, model(CIRCULAR),
-                                                    as_of=AS_OF))] == [
-        ("initial", "2026-01-01 09:00"), ("evaluation", "2026-01-02 09:00"),
-        ("purchase", "2026-01-03 09:00"), ("evaluation", "2026-02-02 09:00"),
-        ("loyalty", "2026-02-03 09:00"), ("initial", "2026-04-01 09:00"),
+    load(
+        workspace.engine,
+        [
+            ("c", "2026-01-01 09:00", "ad_click", {}),
+            ("c", "2026-01-02 09:00", "product_viewed", {}),
+            ("c", "2026-01-03 09:00", "purchase", {}),
+            ("c", "2026-02-01 09:00", "newsletter_opened", {}),  # fires nothing: stays
+            ("c", "2026-02-02 09:00", "review_read", {}),  # back to evaluation
+            ("c", "2026-02-03 09:00", "purchase", {}),  # 2nd purchase: loyalty loop
+            ("c", "2026-03-01 09:00", "purchase", {}),  # still loyalty: no new entry
+            ("c", "2026-04-01 09:00", "ad_click", {}),  # back to initial
+        ],
+    )
+    assert [
+        (s, t) for _, s, t, _ in entries(assign(workspace.engine, model(CIRCULAR), as_of=AS_OF))
+    ] == [
+        ("initial", "2026-01-01 09:00"),
+        ("evaluation", "2026-01-02 09:00"),
+        ("purchase", "2026-01-03 09:00"),
+        ("evaluation", "2026-02-02 09:00"),
+        ("loyalty", "2026-02-03 09:00"),
+        ("initial", "2026-04-01 09:00"),
     ]
 
 
 def test_the_same_log_in_a_linear_model_never_moves_back(workspace: Workspace) -> None:
-    load(workspace.engine, [
-        ("c", "2026-01-01 09:00", "ad_click", {}),
-        ("c", "2026-01-03 09:00", "purchase", {}),
-        ("c", "2026-02-02 09:00", "review_read", {}),
-        ("c", "2026-02-03 09:00", "purchase", {}),
-    ])
+    load(
+        workspace.engine,
+        [
+            ("c", "2026-01-01 09:00", "ad_click", {}),
+            ("c", "2026-01-03 09:00", "purchase", {}),
+            ("c", "2026-02-02 09:00", "review_read", {}),
+            ("c", "2026-02-03 09:00", "purchase", {}),
+        ],
+    )
     linear = model(CIRCULAR.replace("circular: true", "circular: false"))
     assert [s for _, s, _, _ in entries(assign(workspace.engine, linear, as_of=AS_OF))] == [
-        "initial", "purchase", "loyalty"]
+        "initial",
+        "purchase",
+        "loyalty",
+    ]
 
 
 def test_traits(workspace: Workspace) -> None:
@@ -204,13 +229,17 @@ stages:
     labels: {en: Decision maker, it: Decisore}
     entry: {trait: "role in [ceo, buyer]"}
 """
-    load(workspace.engine, [
-        ("boss", "2026-01-01 10:00", "page_viewed", {}),
-        ("intern", "2026-01-01 10:00", "page_viewed", {}),
-    ], profiles={"boss": {"role": "ceo"}, "intern": {"role": "intern"}})
-    assert [(u, s) for u, s, _, _ in entries(assign(workspace.engine, model(rules),
-                                                    as_of=AS_OF))] == [
-        ("boss", "decision_maker"), ("intern", "visitor")]
+    load(
+        workspace.engine,
+        [
+            ("boss", "2026-01-01 10:00", "page_viewed", {}),
+            ("intern", "2026-01-01 10:00", "page_viewed", {}),
+        ],
+        profiles={"boss": {"role": "ceo"}, "intern": {"role": "intern"}},
+    )
+    assert [
+        (u, s) for u, s, _, _ in entries(assign(workspace.engine, model(rules), as_of=AS_OF))
+    ] == [("boss", "decision_maker"), ("intern", "visitor")]
 
 
 def test_account_level_b2b_stages(workspace: Workspace) -> None:
@@ -233,16 +262,20 @@ stages:
     labels: {en: Customer, it: Cliente}
     entry: {event: contract_signed}
 """
-    load(workspace.engine, [
-        ("anna", "2026-03-01 10:00", "page_viewed", {}),
-        ("bruno", "2026-03-02 10:00", "whitepaper_downloaded", {}),
-        ("anna", "2026-03-05 10:00", "page_viewed", {}),      # 3rd touch of the account: MQL
-        ("bruno", "2026-03-10 10:00", "demo_requested", {}),
-        ("carla", "2026-03-01 10:00", "demo_requested", {}),  # small company: not SQL
-        ("bruno", "2026-04-01 10:00", "contract_signed", {}),
-        ("solo", "2026-03-01 10:00", "contract_signed", {}),  # no account: not in the model
-    ], members=[("acme", "anna"), ("acme", "bruno"), ("tiny", "carla")],
-        accounts={"acme": {"employees": 120}, "tiny": {"employees": 4}})
+    load(
+        workspace.engine,
+        [
+            ("anna", "2026-03-01 10:00", "page_viewed", {}),
+            ("bruno", "2026-03-02 10:00", "whitepaper_downloaded", {}),
+            ("anna", "2026-03-05 10:00", "page_viewed", {}),  # 3rd touch of the account: MQL
+            ("bruno", "2026-03-10 10:00", "demo_requested", {}),
+            ("carla", "2026-03-01 10:00", "demo_requested", {}),  # small company: not SQL
+            ("bruno", "2026-04-01 10:00", "contract_signed", {}),
+            ("solo", "2026-03-01 10:00", "contract_signed", {}),  # no account: not in the model
+        ],
+        members=[("acme", "anna"), ("acme", "bruno"), ("tiny", "carla")],
+        accounts={"acme": {"employees": 120}, "tiny": {"employees": 4}},
+    )
     assert entries(assign(workspace.engine, model(pipeline), as_of=AS_OF)) == [
         ("acme", "lead", "2026-03-01 10:00", "anna-0000"),
         ("acme", "mql", "2026-03-05 10:00", "anna-0002"),
@@ -258,5 +291,6 @@ def test_history_is_stored_per_model(workspace: Workspace) -> None:
     assign(workspace.engine, model(LINEAR), as_of=AS_OF)
     assign(workspace.engine, model(CIRCULAR), as_of=AS_OF)
     counts = workspace.engine.rows(
-        "SELECT model_id, count(*) AS n FROM stage_entries GROUP BY 1 ORDER BY 1")
+        "SELECT model_id, count(*) AS n FROM stage_entries GROUP BY 1 ORDER BY 1"
+    )
     assert counts == [{"model_id": "loop", "n": 1}, {"model_id": "toy", "n": 2}]

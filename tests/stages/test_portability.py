@@ -45,13 +45,23 @@ def chdb() -> Iterator[Any]:
 
 
 def _rows(table: pa.Table) -> list[tuple[Any, ...]]:
-    return [(r["unit_id"], r["stage"], r["stage_rank"], r["entered_at"].replace(tzinfo=None),
-             r["event_id"], r["exited_at"].replace(tzinfo=None) if r["exited_at"] else None,
-             r["entry_number"]) for r in table.to_pylist()]
+    return [
+        (
+            r["unit_id"],
+            r["stage"],
+            r["stage_rank"],
+            r["entered_at"].replace(tzinfo=None),
+            r["event_id"],
+            r["exited_at"].replace(tzinfo=None) if r["exited_at"] else None,
+            r["entry_number"],
+        )
+        for r in table.to_pylist()
+    ]
 
 
-@pytest.mark.parametrize("source", [LINEAR, CIRCULAR, "five_phases", "mckinsey_cdj", "aida",
-                                    "awareness_to_loyalty"])
+@pytest.mark.parametrize(
+    "source", [LINEAR, CIRCULAR, "five_phases", "mckinsey_cdj", "aida", "awareness_to_loyalty"]
+)
 def test_duckdb_and_chdb_agree(workspace: Workspace, chdb: Any, source: str) -> None:
     journey = load_model(source) if "\n" not in source else model(source)
     events = load(workspace.engine, LOG)

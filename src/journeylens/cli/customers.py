@@ -31,8 +31,9 @@ def register(app: typer.Typer) -> None:
     @handled
     def profile(
         ctx: typer.Context,
-        key: Annotated[str, typer.Argument(help="Customer id, user id, anonymous id, email "
-                                                "or phone.")],
+        key: Annotated[
+            str, typer.Argument(help="Customer id, user id, anonymous id, email or phone.")
+        ],
         fmt: FormatOption = Format.table,
     ) -> None:
         """Show one customer's profile: identifiers, merged traits, accounts, counts."""

@@ -32,8 +32,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create an empty workspace."""
         folder = path or state(ctx).workspace
-        with create_workspace(folder, name=name, timezone=timezone, currency=currency,
-                              settings=state(ctx).settings):
+        with create_workspace(
+            folder, name=name, timezone=timezone, currency=currency, settings=state(ctx).settings
+        ):
             pass
         out.print(f"created workspace {folder}")
 
@@ -44,40 +45,57 @@ def register(app: typer.Typer) -> None:
         file: Annotated[Path, typer.Argument(help="CSV, Parquet or JSON-lines file.")],
         mapping: Annotated[
             str | None,
-            typer.Option("--mapping", "-m",
-                         help="Mapping YAML file, or a shipped example's name such as "
-                              "shop_orders (see `journeylens mappings`)."),
+            typer.Option(
+                "--mapping",
+                "-m",
+                help="Mapping YAML file, or a shipped example's name such as "
+                "shop_orders (see `journeylens mappings`).",
+            ),
         ] = None,
         on_error: Annotated[
-            str, typer.Option(help="Bad rows: stop (store nothing), skip, or rejects (write "
-                                   "them to a file).")
+            str,
+            typer.Option(
+                help="Bad rows: stop (store nothing), skip, or rejects (write them to a file)."
+            ),
         ] = "stop",
-        rejects: Annotated[Path | None, typer.Option(help="Rejects file (with --on-error "
-                                                          "rejects).")] = None,
+        rejects: Annotated[
+            Path | None, typer.Option(help="Rejects file (with --on-error rejects).")
+        ] = None,
         fmt: FormatOption = Format.table,
     ) -> None:
         """Import a file of events, contacts, orders, receipts, surveys, reviews or ad stats."""
         if on_error not in ("stop", "skip", "rejects"):
             raise typer.BadParameter("must be stop, skip or rejects", param_hint="--on-error")
         policy: OnError = on_error  # type: ignore[assignment]
-        with state(ctx).open() as ws, Progress(
-            TextColumn("[progress.description]{task.description}"), BarColumn(),
-            MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True),
-            transient=True, disable=fmt is not Format.table,
-        ) as bar:
+        with (
+            state(ctx).open() as ws,
+            Progress(
+                TextColumn("[progress.description]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+                disable=fmt is not Format.table,
+            ) as bar,
+        ):
             task = bar.add_task(f"importing {file.name}", total=None)
 
             def progress(done: int, total: int | None) -> None:
                 bar.update(task, completed=done, total=total)
 
-            report = ws.import_file(file, mapping, on_error=policy,
-                                    rejects_path=rejects, progress=progress)
+            report = ws.import_file(
+                file, mapping, on_error=policy, rejects_path=rejects, progress=progress
+            )
         summary = {k: v for k, v in report.to_dict().items() if k not in ("errors",)}
         emit_record(summary, fmt, title=f"import of {file.name}")
         if report.errors and fmt is Format.table:
             shown = report.errors[:20]
-            emit([{"row": e.row, "field": e.field, "error": e.message} for e in shown],
-                 Format.table, title=f"rejected rows (first {len(shown)} of {report.rejected})")
+            emit(
+                [{"row": e.row, "field": e.field, "error": e.message} for e in shown],
+                Format.table,
+                title=f"rejected rows (first {len(shown)} of {report.rejected})",
+            )
 
     @app.command()
     @handled
@@ -99,8 +117,11 @@ def register(app: typer.Typer) -> None:
         emit_record(scalars, fmt, title="workspace")
         if fmt is Format.table:
             for key in ("by_type", "by_channel", "by_source", "by_data_party"):
-                emit([{key[3:]: k, "events": v} for k, v in result[key].items()], fmt,
-                     title=f"events {key.replace('_', ' ')}")
+                emit(
+                    [{key[3:]: k, "events": v} for k, v in result[key].items()],
+                    fmt,
+                    title=f"events {key.replace('_', ' ')}",
+                )
 
     @app.command()
     @handled
@@ -110,10 +131,16 @@ def register(app: typer.Typer) -> None:
         """List the example mapping files shipped with journeylens, or print one."""
         shipped = shipped_mappings()
         if name is None:
-            emit([{"name": k, "file": str(v)} for k, v in sorted(shipped.items())], Format.table,
-                 title="example mappings (use with `import --mapping NAME`)")
+            emit(
+                [{"name": k, "file": str(v)} for k, v in sorted(shipped.items())],
+                Format.table,
+                title="example mappings (use with `import --mapping NAME`)",
+            )
             return
         if name not in shipped:
-            raise NotFoundError(f"no shipped mapping {name!r}; one of: "
-                                f"{', '.join(sorted(shipped))}", kind="mapping", key=name)
+            raise NotFoundError(
+                f"no shipped mapping {name!r}; one of: {', '.join(sorted(shipped))}",
+                kind="mapping",
+                key=name,
+            )
         typer.echo(shipped[name].read_text(encoding="utf-8"))

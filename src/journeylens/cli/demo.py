@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shutil
 import time
-from datetime import datetime, time as clock, timedelta
+from datetime import datetime, timedelta
+from datetime import time as clock
 from typing import Annotated
 
 import typer
@@ -13,7 +14,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from journeylens.cli.main import handled, state
 from journeylens.cli.output import Format, emit
-
 from journeylens.demo import DEFAULT_CUSTOMERS, DEMO_END, build_demo
 from journeylens.errors import ConfigError
 from journeylens.workspace import STORE_FILE
@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
     def demo(
         ctx: typer.Context,
         customers: Annotated[int, typer.Option(help="How many customers to generate.")] = (
-            DEFAULT_CUSTOMERS),
+            DEFAULT_CUSTOMERS
+        ),
         seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
         force: Annotated[bool, typer.Option(help="Replace an existing workspace.")] = False,
     ) -> None:
@@ -37,13 +38,17 @@ def register(app: typer.Typer) -> None:
             if not force:
                 raise ConfigError(
                     f"{folder} already holds a workspace; pass --force to replace it, or "
-                    "-w OTHER_FOLDER", file=str(folder),
+                    "-w OTHER_FOLDER",
+                    file=str(folder),
                 )
             shutil.rmtree(folder)
         started = time.perf_counter()
         with Progress(
-            TextColumn("[progress.description]{task.description}"), BarColumn(),
-            MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True),
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
             transient=True,
         ) as bar:
             task = bar.add_task("generating customers", total=customers)
@@ -63,21 +68,35 @@ def register(app: typer.Typer) -> None:
             summary = ws.summary()
             sources = ws.sources()
         took = time.perf_counter() - started
-        emit([{"stage": ws.stages.model("five_phases").stage(r["stage"]).label("en"),
-               "customers": r["units"]} for r in stages.rows], Format.table,
-             title=f"where customers stand on {DEMO_END:%d/%m/%Y} (five phases)")
+        emit(
+            [
+                {
+                    "stage": ws.stages.model("five_phases").stage(r["stage"]).label("en"),
+                    "customers": r["units"],
+                }
+                for r in stages.rows
+            ],
+            Format.table,
+            title=f"where customers stand on {DEMO_END:%d/%m/%Y} (five phases)",
+        )
         out.print(
             f"[bold]demo workspace ready[/bold] in {took:.1f} s: {folder}  "
             f"({summary.events:,} events from {summary.sources} sources)"
         )
-        emit([{k: s[k] for k in ("source", "kind", "data_party", "events")} for s in sources],
-             Format.table, title="sources")
-        emit([{"channel": k, "events": v} for k, v in summary.by_channel.items()], Format.table,
-             title="events by channel")
+        emit(
+            [{k: s[k] for k in ("source", "kind", "data_party", "events")} for s in sources],
+            Format.table,
+            title="sources",
+        )
+        emit(
+            [{"channel": k, "events": v} for k, v in summary.by_channel.items()],
+            Format.table,
+            title="events by channel",
+        )
         out.print(
-            "Next: [cyan]journeylens -w {0} summary[/cyan], "
-            "[cyan]journeylens -w {0} profile <email or id>[/cyan], "
-            "[cyan]journeylens -w {0} timeline <email or id>[/cyan], "
-            "[cyan]journeylens -w {0} stages funnel[/cyan]. "
-            "docs/demo.md says what is planted in the data.".format(folder)
+            f"Next: [cyan]journeylens -w {folder} summary[/cyan], "
+            f"[cyan]journeylens -w {folder} profile <email or id>[/cyan], "
+            f"[cyan]journeylens -w {folder} timeline <email or id>[/cyan], "
+            f"[cyan]journeylens -w {folder} stages funnel[/cyan]. "
+            "docs/demo.md says what is planted in the data."
         )

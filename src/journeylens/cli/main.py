@@ -77,7 +77,8 @@ def root(
     workspace: Annotated[
         Path | None,
         typer.Option(
-            "--workspace", "-w",
+            "--workspace",
+            "-w",
             help="Workspace folder [env JOURNEYLENS_WORKSPACE; default ./journeylens-workspace]",
             show_default=False,
         ),

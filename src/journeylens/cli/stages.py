@@ -17,15 +17,20 @@ from journeylens.stages.api import DEFAULT_MODEL, Stages
 from journeylens.stages.describe import describe_model
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-ModelOption = Annotated[str, typer.Option("--model", "-m", help="Built-in model id or a model "
-                                                                "YAML file.")]
-ByOption = Annotated[str | None, typer.Option(help="Break down by channel, source, segment or "
-                                                   "trait:NAME.")]
-FigureOption = Annotated[Path | None, typer.Option(
-    "--figure", help="Also write the chart to this HTML file (works offline).")]
+ModelOption = Annotated[
+    str, typer.Option("--model", "-m", help="Built-in model id or a model YAML file.")
+]
+ByOption = Annotated[
+    str | None, typer.Option(help="Break down by channel, source, segment or trait:NAME.")
+]
+FigureOption = Annotated[
+    Path | None,
+    typer.Option("--figure", help="Also write the chart to this HTML file (works offline)."),
+]
 out = Console()
-app = typer.Typer(help="Journey stages: models, assignment, occupancy, funnel, flows.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Journey stages: models, assignment, occupancy, funnel, flows.", no_args_is_help=True
+)
 
 
 def _moment(text: str | None, zone: str, *, end_of_day: bool) -> datetime | None:
@@ -39,8 +44,9 @@ def _moment(text: str | None, zone: str, *, end_of_day: bool) -> datetime | None
         else:
             local = datetime.fromisoformat(text)
     except ValueError:
-        raise ConfigError(f"{text!r} is not a date (YYYY-MM-DD) or date-time "
-                          "(YYYY-MM-DDTHH:MM)") from None
+        raise ConfigError(
+            f"{text!r} is not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM)"
+        ) from None
     if local.tzinfo is None:
         local = local.replace(tzinfo=ZoneInfo(zone))
     return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
@@ -56,9 +62,21 @@ def _write_figure(figure: Any, path: Path | None) -> None:
 @handled
 def models(fmt: FormatOption = Format.table) -> None:
     """List the built-in journey models."""
-    emit([{"model": m.id, "label": m.label("en"), "etichetta": m.label("it"), "level": m.level,
-           "circular": m.circular, "stages": ", ".join(s.id for s in m.stages)}
-          for m in Stages.builtin()], fmt, title="built-in journey models")
+    emit(
+        [
+            {
+                "model": m.id,
+                "label": m.label("en"),
+                "etichetta": m.label("it"),
+                "level": m.level,
+                "circular": m.circular,
+                "stages": ", ".join(s.id for s in m.stages),
+            }
+            for m in Stages.builtin()
+        ],
+        fmt,
+        title="built-in journey models",
+    )
 
 
 @app.command()
@@ -70,8 +88,11 @@ def show(
 ) -> None:
     """Validate a model and show its stages with their rules in plain words."""
     journey = Stages.model(model)
-    emit(describe_model(journey, lang), fmt,
-         title=f"{journey.label(lang)} ({journey.level}{', circular' if journey.circular else ''})")
+    emit(
+        describe_model(journey, lang),
+        fmt,
+        title=f"{journey.label(lang)} ({journey.level}{', circular' if journey.circular else ''})",
+    )
 
 
 @app.command("assign")
@@ -79,18 +100,24 @@ def show(
 def assign_(
     ctx: typer.Context,
     model: ModelOption = DEFAULT_MODEL,
-    as_of: Annotated[str | None, typer.Option(help="Up to this date (end of day, reporting "
-                                                   "time zone) or date-time; default now.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Up to this date (end of day, reporting time zone) or date-time; default now."
+        ),
+    ] = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Assign every customer (or account) a stage history, and show where they stand."""
     with state(ctx).open() as ws:
-        history = ws.stages.assign(model, as_of=_moment(as_of, ws.config.timezone,
-                                                        end_of_day=True))
+        history = ws.stages.assign(model, as_of=_moment(as_of, ws.config.timezone, end_of_day=True))
         counts = ws.stages.occupancy(model)
-    emit([{"stage": r["stage"], "units": r["units"]} for r in counts.rows], fmt,
-         title=f"{history.model.id}: {history.units:,} {history.model.level}s, "
-               f"{history.entries:,} stage entries, as of {history.as_of:%Y-%m-%d %H:%M} UTC")
+    emit(
+        [{"stage": r["stage"], "units": r["units"]} for r in counts.rows],
+        fmt,
+        title=f"{history.model.id}: {history.units:,} {history.model.level}s, "
+        f"{history.entries:,} stage entries, as of {history.as_of:%Y-%m-%d %H:%M} UTC",
+    )
 
 
 @app.command()
@@ -98,20 +125,29 @@ def assign_(
 def occupancy(
     ctx: typer.Context,
     model: ModelOption = DEFAULT_MODEL,
-    at: Annotated[str | None, typer.Option(help="At the end of this date (reporting time "
-                                                "zone) or at a date-time; default as_of.")] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            help="At the end of this date (reporting time zone) or at a date-time; default as_of."
+        ),
+    ] = None,
     by: ByOption = None,
     figure: FigureOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """How many customers are in each stage now, or at a past date."""
     with state(ctx).open(read_only=True) as ws:
-        result = ws.stages.occupancy(model, at=_moment(at, ws.config.timezone, end_of_day=True),
-                                     by=by)
+        result = ws.stages.occupancy(
+            model, at=_moment(at, ws.config.timezone, end_of_day=True), by=by
+        )
         language = ws.config.locale
-    emit(result.rows if by else [{k: r[k] for k in ("stage", "stage_rank", "units")}
-                                 for r in result.rows], fmt,
-         title=f"{result.model.id} at {result.at:%Y-%m-%d %H:%M} UTC")
+    emit(
+        result.rows
+        if by
+        else [{k: r[k] for k in ("stage", "stage_rank", "units")} for r in result.rows],
+        fmt,
+        title=f"{result.model.id} at {result.at:%Y-%m-%d %H:%M} UTC",
+    )
     _write_figure(result.figure(language), figure)
 
 
@@ -151,14 +187,28 @@ def funnel(
     with state(ctx).open(read_only=True) as ws:
         result = ws.stages.funnel(model)
         language = ws.config.locale
-    rows = [{"stage": r["stage"], "entered": r["entered"], "reached": r["reached"],
-             "conversion_to_next": None if r["conversion_to_next"] is None
-             else round(r["conversion_to_next"], 4),
-             "moved_on": r["moved_on"],
-             "median_days": None if r["median_seconds"] is None
-             else round(r["median_seconds"] / 86400, 1),
-             "p90_days": None if r["p90_seconds"] is None else round(r["p90_seconds"] / 86400, 1)}
-            for r in result.rows] if fmt is Format.table else result.rows
+    rows = (
+        [
+            {
+                "stage": r["stage"],
+                "entered": r["entered"],
+                "reached": r["reached"],
+                "conversion_to_next": None
+                if r["conversion_to_next"] is None
+                else round(r["conversion_to_next"], 4),
+                "moved_on": r["moved_on"],
+                "median_days": None
+                if r["median_seconds"] is None
+                else round(r["median_seconds"] / 86400, 1),
+                "p90_days": None
+                if r["p90_seconds"] is None
+                else round(r["p90_seconds"] / 86400, 1),
+            }
+            for r in result.rows
+        ]
+        if fmt is Format.table
+        else result.rows
+    )
     emit(rows, fmt, title=f"{result.model.id}: stage funnel")
     _write_figure(result.figure(language), figure)
 
@@ -189,8 +239,9 @@ def flows(
 @handled
 def customer(
     ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="Customer id or any identifier (account id for "
-                                            "account models).")],
+    key: Annotated[
+        str, typer.Argument(help="Customer id or any identifier (account id for account models).")
+    ],
     model: ModelOption = DEFAULT_MODEL,
     fmt: FormatOption = Format.table,
 ) -> None:

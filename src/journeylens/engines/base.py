@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -38,5 +37,3 @@ class Engine(Protocol):
     def table_exists(self, name: str) -> bool: ...
 
     def close(self) -> None: ...
-
-

@@ -49,8 +49,10 @@ class ChDBEngine:
         try:
             from chdb import session
         except ImportError as exc:  # pragma: no cover - depends on the extra
-            raise UnsupportedError("the ClickHouse engine needs chdb: pip install "
-                                   "'journeylens[clickhouse]'", engine="clickhouse") from exc
+            raise UnsupportedError(
+                "the ClickHouse engine needs chdb: pip install 'journeylens[clickhouse]'",
+                engine="clickhouse",
+            ) from exc
         self._session = session.Session()
         self._session.query("SET session_timezone = 'UTC'")
         # outer joins give NULL for a missing row, as on every other engine (not 0 or '')
@@ -70,8 +72,9 @@ class ChDBEngine:
         result = self._session.query(self._sql(query), "ArrowTable")
         return result if isinstance(result, pa.Table) else pa.table({})
 
-    def rows(self, query: exp.Expression | str, params: list[Any] | None = None
-             ) -> list[dict[str, Any]]:
+    def rows(
+        self, query: exp.Expression | str, params: list[Any] | None = None
+    ) -> list[dict[str, Any]]:
         return self.arrow(query, params).to_pylist()
 
     def scalar(self, query: exp.Expression | str, params: list[Any] | None = None) -> Any:
@@ -80,12 +83,13 @@ class ChDBEngine:
 
     def load(self, name: str, data: pa.Table, order_by: tuple[str, ...] = ()) -> None:
         """Create (replace) table ``name`` from Arrow data, every column Nullable."""
-        columns = ", ".join(f"`{f.name}` Nullable({_clickhouse_type(f.type)})"
-                            for f in data.schema)
+        columns = ", ".join(f"`{f.name}` Nullable({_clickhouse_type(f.type)})" for f in data.schema)
         order = ", ".join(f"assumeNotNull(`{c}`)" for c in order_by) or "tuple()"
         self._session.query(f"DROP TABLE IF EXISTS `{name}`")
-        self._session.query(f"CREATE TABLE `{name}` ({columns}) ENGINE = MergeTree "
-                            f"ORDER BY ({order}) SETTINGS allow_nullable_key = 1")
+        self._session.query(
+            f"CREATE TABLE `{name}` ({columns}) ENGINE = MergeTree "
+            f"ORDER BY ({order}) SETTINGS allow_nullable_key = 1"
+        )
         if data.num_rows:
             frame = data  # noqa: F841 - read by the Python() table function below
             self._session.query(f"INSERT INTO `{name}` SELECT * FROM Python(frame)")
@@ -104,8 +108,12 @@ class ChDBEngine:
         yield  # pragma: no cover
 
     def table_exists(self, name: str) -> bool:
-        return bool(self.scalar(f"SELECT count() FROM system.tables WHERE database = "
-                                f"currentDatabase() AND name = '{name.replace(chr(39), '')}'"))
+        return bool(
+            self.scalar(
+                f"SELECT count() FROM system.tables WHERE database = "
+                f"currentDatabase() AND name = '{name.replace(chr(39), '')}'"
+            )
+        )
 
     def close(self) -> None:
         self._session.close()

@@ -15,9 +15,9 @@ def create_table(name: str, columns: Iterable[Column], *, replace: bool = False)
     """``CREATE TABLE [IF NOT EXISTS] name (...)`` for the given canonical columns."""
     defs = []
     for column in columns:
-        constraints = [] if column.nullable else [
-            exp.ColumnConstraint(kind=exp.NotNullColumnConstraint())
-        ]
+        constraints = (
+            [] if column.nullable else [exp.ColumnConstraint(kind=exp.NotNullColumnConstraint())]
+        )
         defs.append(
             exp.ColumnDef(
                 this=exp.to_identifier(column.name, quoted=True),

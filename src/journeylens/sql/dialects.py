@@ -54,14 +54,17 @@ _CLICKHOUSE_REWRITES: dict[type[exp.Expression], Callable[[exp.Expression], exp.
     exp.IntDiv: lambda e: _call("intDiv", e.this, e.expression),
     # a failed cast is NULL, as TRY_CAST elsewhere
     exp.TryCast: lambda e: _call(
-        "accurateCastOrNull", e.this,
-        exp.Literal.string(e.to.sql(dialect="clickhouse").removeprefix("Nullable(")
-                           .removesuffix(")")),
+        "accurateCastOrNull",
+        e.this,
+        exp.Literal.string(
+            e.to.sql(dialect="clickhouse").removeprefix("Nullable(").removesuffix(")")
+        ),
     ),
     # JSON scalars as text, numbers included (JSONExtractString gives '' for a number);
     # a missing key is NULL as elsewhere (ClickHouse gives '')
-    exp.JSONExtractScalar: lambda e: _call("nullIf", _call("JSON_VALUE", e.this, e.expression),
-                                           exp.Literal.string("")),
+    exp.JSONExtractScalar: lambda e: _call(
+        "nullIf", _call("JSON_VALUE", e.this, e.expression), exp.Literal.string("")
+    ),
 }
 
 DIALECTS: dict[str, Dialect] = {

@@ -24,7 +24,6 @@ trait, or an account trait for account models).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -52,21 +51,28 @@ def _ts(value: datetime) -> exp.Expression:
 
 
 def _fill(template: exp.Expression, **values: Any) -> exp.Expression:
-    converted = {k: v if isinstance(v, exp.Expression) else exp.convert(v)
-                 for k, v in values.items()}
+    converted = {
+        k: v if isinstance(v, exp.Expression) else exp.convert(v) for k, v in values.items()
+    }
     return exp.replace_placeholders(template.copy(), **converted)
 
 
 def _check_run(engine: Engine, model: JourneyModel) -> datetime:
     if not engine.table_exists("stage_runs"):
-        raise NotFoundError(f"no stages assigned yet for model {model.id!r}: run `journeylens "
-                            f"stages assign --model {model.id}` first", kind="model",
-                            key=model.id)
+        raise NotFoundError(
+            f"no stages assigned yet for model {model.id!r}: run `journeylens "
+            f"stages assign --model {model.id}` first",
+            kind="model",
+            key=model.id,
+        )
     rows = engine.rows(_fill(_RUN, model=model.id))
     if not rows:
-        raise NotFoundError(f"no stages assigned yet for model {model.id!r}: run `journeylens "
-                            f"stages assign --model {model.id}` first", kind="model",
-                            key=model.id)
+        raise NotFoundError(
+            f"no stages assigned yet for model {model.id!r}: run `journeylens "
+            f"stages assign --model {model.id}` first",
+            kind="model",
+            key=model.id,
+        )
     as_of: datetime = rows[0]["as_of"]
     return as_of
 
@@ -96,31 +102,44 @@ def unit_dimension(model: JourneyModel, by: str) -> exp.Expression:
         return query
     if by == "segment":
         if not customer:
-            raise ConfigError("by segment: account models are all B2B; break down by "
-                              "trait:NAME instead", field="by")
+            raise ConfigError(
+                "by segment: account models are all B2B; break down by trait:NAME instead",
+                field="by",
+            )
         return _parse(
             "SELECT p.customer_id AS unit_id, CASE WHEN p.customer_id IN "
             "(SELECT customer_id FROM account_members) THEN 'B2B' ELSE 'B2C' END AS value "
-            "FROM customer_profiles p")
+            "FROM customer_profiles p"
+        )
     if by.startswith("trait:") and len(by) > 6:
-        table, key = ("customer_profiles", "customer_id") if customer else ("accounts",
-                                                                              "account_id")
-        query = _parse(f"SELECT {key} AS unit_id, json_extract_string(traits, :path) AS value "
-                       f"FROM {table}")
+        table, key = (
+            ("customer_profiles", "customer_id") if customer else ("accounts", "account_id")
+        )
+        query = _parse(
+            f"SELECT {key} AS unit_id, json_extract_string(traits, :path) AS value FROM {table}"
+        )
         return _fill(query, path="$." + by[6:])
-    raise ConfigError(f"by: unknown breakdown {by!r}; use one of {', '.join(BREAKDOWNS)}",
-                      field="by", allowed=BREAKDOWNS)
+    raise ConfigError(
+        f"by: unknown breakdown {by!r}; use one of {', '.join(BREAKDOWNS)}",
+        field="by",
+        allowed=BREAKDOWNS,
+    )
 
 
 def _with_dimension(query: exp.Select, model: JourneyModel, by: str | None) -> exp.Select:
     if by is None:
         return query.select(exp.alias_(exp.Null(), "segment_value"))
     dim = unit_dimension(model, by)
-    return query.select(exp.alias_(exp.Coalesce(this=exp.column("value", "d"),
-                                                expressions=[exp.Literal.string("(none)")]),
-                                   "segment_value")).join(
+    return query.select(
+        exp.alias_(
+            exp.Coalesce(this=exp.column("value", "d"), expressions=[exp.Literal.string("(none)")]),
+            "segment_value",
+        )
+    ).join(
         exp.Subquery(this=dim, alias=exp.TableAlias(this=exp.to_identifier("d"))),
-        join_type="left", on="d.unit_id = s.unit_id")
+        join_type="left",
+        on="d.unit_id = s.unit_id",
+    )
 
 
 _OCCUPANCY = _parse(
@@ -130,21 +149,29 @@ _OCCUPANCY = _parse(
 )
 
 
-def occupancy(engine: Engine, model: JourneyModel, *, at: datetime | None = None,
-              by: str | None = None) -> StageCounts:
+def occupancy(
+    engine: Engine, model: JourneyModel, *, at: datetime | None = None, by: str | None = None
+) -> StageCounts:
     """How many units are in each stage at ``at`` (naive UTC; default: the history's as_of)."""
     as_of = _check_run(engine, model)
     moment = at or as_of
     if moment > as_of:
-        raise ConfigError(f"at: {moment} is after the history's as_of {as_of}; assign stages "
-                          "again with a later --as-of", field="at")
+        raise ConfigError(
+            f"at: {moment} is after the history's as_of {as_of}; assign stages "
+            "again with a later --as-of",
+            field="at",
+        )
     base = _fill(_OCCUPANCY, model=model.id, at=_ts(moment))
     assert isinstance(base, exp.Select)
     inner = _with_dimension(base, model, by)
-    query = exp.select("stage", "stage_rank", "segment_value",
-                       exp.alias_(exp.Count(this=exp.Star()), "units")).from_(
-        exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("o")))
-    ).group_by("stage", "stage_rank", "segment_value").order_by("segment_value", "stage_rank")
+    query = (
+        exp.select(
+            "stage", "stage_rank", "segment_value", exp.alias_(exp.Count(this=exp.Star()), "units")
+        )
+        .from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("o"))))
+        .group_by("stage", "stage_rank", "segment_value")
+        .order_by("segment_value", "stage_rank")
+    )
     return StageCounts(model, moment, by, engine.rows(query))
 
 
@@ -176,9 +203,17 @@ def _next_start(period: date, freq: Freq) -> date:
     return (period.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def occupancy_series(engine: Engine, model: JourneyModel, *, start: date, end: date,
-                     freq: Freq = "month", timezone: str = "UTC", week_start: int = 0,
-                     by: str | None = None) -> OccupancySeries:
+def occupancy_series(
+    engine: Engine,
+    model: JourneyModel,
+    *,
+    start: date,
+    end: date,
+    freq: Freq = "month",
+    timezone: str = "UTC",
+    week_start: int = 0,
+    by: str | None = None,
+) -> OccupancySeries:
     """Occupancy at the end of every period from ``start`` to ``end`` (local dates)."""
     if freq not in ("day", "week", "month"):
         raise ConfigError(f"freq: must be day, week or month, got {freq!r}", field="freq")
@@ -192,21 +227,38 @@ def occupancy_series(engine: Engine, model: JourneyModel, *, start: date, end: d
         instant = boundary.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
         periods.append((period, min(instant, as_of + timedelta(microseconds=1))))
     values = exp.values(
-        [exp.tuple_(exp.cast(exp.Literal.string(p.isoformat()), "DATE"), _ts(b))
-         for p, b in periods], alias="p", columns=["period", "boundary"])
-    query = exp.select("p.period", "s.stage", "s.stage_rank", "s.unit_id").from_(values).join(
-        "stage_entries s",
-        on=exp.and_(
-            exp.EQ(this=exp.column("model_id", "s"), expression=exp.convert(model.id)),
-            _parse("s.entered_at < p.boundary"),
-            _parse("(s.exited_at IS NULL OR s.exited_at >= p.boundary)"),
-        ))
+        [
+            exp.tuple_(exp.cast(exp.Literal.string(p.isoformat()), "DATE"), _ts(b))
+            for p, b in periods
+        ],
+        alias="p",
+        columns=["period", "boundary"],
+    )
+    query = (
+        exp.select("p.period", "s.stage", "s.stage_rank", "s.unit_id")
+        .from_(values)
+        .join(
+            "stage_entries s",
+            on=exp.and_(
+                exp.EQ(this=exp.column("model_id", "s"), expression=exp.convert(model.id)),
+                _parse("s.entered_at < p.boundary"),
+                _parse("(s.exited_at IS NULL OR s.exited_at >= p.boundary)"),
+            ),
+        )
+    )
     inner = _with_dimension(query, model, by)
-    grouped = exp.select("period", "stage", "stage_rank", "segment_value",
-                         exp.alias_(exp.Count(this=exp.Star()), "units")).from_(
-        exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("o")))
-    ).group_by("period", "stage", "stage_rank", "segment_value").order_by(
-        "period", "segment_value", "stage_rank")
+    grouped = (
+        exp.select(
+            "period",
+            "stage",
+            "stage_rank",
+            "segment_value",
+            exp.alias_(exp.Count(this=exp.Star()), "units"),
+        )
+        .from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("o"))))
+        .group_by("period", "stage", "stage_rank", "segment_value")
+        .order_by("period", "segment_value", "stage_rank")
+    )
     return OccupancySeries(model, freq, timezone, by, engine.rows(grouped))
 
 
@@ -242,9 +294,12 @@ def stage_funnel(engine: Engine, model: JourneyModel) -> StageFunnel:
     """Entered, reached, conversion to the next stage and time to move on, per entry stage."""
     _check_run(engine, model)
     ranks = [model.rank(s.id) for s in model.entry_stages]
-    query = _fill(_FUNNEL, model=model.id, ranks=exp.Tuple(expressions=[exp.convert(r)
-                                                                          for r in ranks]),
-                  rank_list=exp.Array(expressions=[exp.convert(r) for r in ranks]))
+    query = _fill(
+        _FUNNEL,
+        model=model.id,
+        ranks=exp.Tuple(expressions=[exp.convert(r) for r in ranks]),
+        rank_list=exp.Array(expressions=[exp.convert(r) for r in ranks]),
+    )
     return StageFunnel(model, engine.rows(query))
 
 

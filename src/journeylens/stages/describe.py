@@ -74,9 +74,16 @@ def describe_model(model: JourneyModel, language: str = "en") -> list[dict[str, 
             rule = describe_rule(stage.entry)
         else:
             assert stage.lapse is not None
-            rule = (f"lapse: {_value(stage.lapse.after_days)} days after the last "
-                    f"{describe_rule(stage.lapse.activity)}, if none follows")
-        rows.append({"stage": stage.id, "label": stage.label(language), "rule": rule,
-                     "description": stage.description.get(language)
-                     or stage.description.get("en", "")})
+            rule = (
+                f"lapse: {_value(stage.lapse.after_days)} days after the last "
+                f"{describe_rule(stage.lapse.activity)}, if none follows"
+            )
+        rows.append(
+            {
+                "stage": stage.id,
+                "label": stage.label(language),
+                "rule": rule,
+                "description": stage.description.get(language) or stage.description.get("en", ""),
+            }
+        )
     return rows

@@ -94,27 +94,50 @@ class _Linear:
     # -- 1. base -------------------------------------------------------------------------
     def base(self) -> None:
         columns: list[exp.Expression] = [
-            col("unit_id"), exp.alias_(seconds(col("ts")), "t"), col("seq"), col("ts"),
+            col("unit_id"),
+            exp.alias_(seconds(col("ts")), "t"),
+            col("seq"),
+            col("ts"),
             col("event_id"),
         ]
         for atom in self.rules.matches.values():
-            columns.append(exp.alias_(flag(atom_match(atom, self.source.event_codes)), self.rules.match_name(atom)))
+            columns.append(
+                exp.alias_(
+                    flag(atom_match(atom, self.source.event_codes)), self.rules.match_name(atom)
+                )
+            )
         lapse = self.model.lapse_stages
         if lapse and lapse[0].lapse is not None:
-            columns.append(exp.alias_(flag(atom_match(lapse[0].lapse.activity, self.source.event_codes)), "activity"))
-        query = exp.select(*columns).from_(relation(self.source.events, "src")).where(
-            exp.LTE(this=seconds(col("ts")), expression=lit(self.as_of_s)))
+            columns.append(
+                exp.alias_(
+                    flag(atom_match(lapse[0].lapse.activity, self.source.event_codes)), "activity"
+                )
+            )
+        query = (
+            exp.select(*columns)
+            .from_(relation(self.source.events, "src"))
+            .where(exp.LTE(this=seconds(col("ts")), expression=lit(self.as_of_s)))
+        )
         self.ctes.append(("jl_base", query))
 
     # -- 2/3. counts (created for the atoms the layers need) -----------------------------
     def counts(self) -> list[tuple[str, exp.Expression]]:
         ctes: list[tuple[str, exp.Expression]] = []
-        firsts = [exp.alias_(exp.Min(this=exp.Case(ifs=[exp.If(
-            this=_eq(col(match), lit(1)), true=col("t"))])), name)
-            for (match, n), name in self.thresholds.items() if n == 1]
+        firsts = [
+            exp.alias_(
+                exp.Min(this=exp.Case(ifs=[exp.If(this=_eq(col(match), lit(1)), true=col("t"))])),
+                name,
+            )
+            for (match, n), name in self.thresholds.items()
+            if n == 1
+        ]
         if firsts:
-            ctes.append(("jl_first", exp.select(col("unit_id"), *firsts)
-                         .from_("jl_base").group_by(col("unit_id"))))
+            ctes.append(
+                (
+                    "jl_first",
+                    exp.select(col("unit_id"), *firsts).from_("jl_base").group_by(col("unit_id")),
+                )
+            )
         for (match, n), name in self.thresholds.items():
             if n > 1:
                 ctes.append(self._nth(match, n, name))
@@ -123,11 +146,21 @@ class _Linear:
         return ctes
 
     def _nth(self, match: str, n: int, name: str) -> tuple[str, exp.Expression]:
-        numbered = exp.select(col("unit_id"), col("t"), exp.alias_(
-            window(exp.RowNumber(), order=("t", "seq"), kind=None), "rn")).from_(
-            "jl_base").where(_eq(col(match), lit(1)))
-        return (f"jl_{name}", exp.select(col("unit_id"), exp.alias_(col("t"), name))
-                .from_(exp.Subquery(this=numbered, alias="n")).where(_eq(col("rn"), lit(n))))
+        numbered = (
+            exp.select(
+                col("unit_id"),
+                col("t"),
+                exp.alias_(window(exp.RowNumber(), order=("t", "seq"), kind=None), "rn"),
+            )
+            .from_("jl_base")
+            .where(_eq(col(match), lit(1)))
+        )
+        return (
+            f"jl_{name}",
+            exp.select(col("unit_id"), exp.alias_(col("t"), name))
+            .from_(exp.Subquery(this=numbered, alias="n"))
+            .where(_eq(col("rn"), lit(n))),
+        )
 
     def _sliding(self, match: str, span: int, name: str) -> tuple[str, exp.Expression]:
         # counted over the events of the pattern and the events where it is evaluated: the
@@ -135,12 +168,20 @@ class _Linear:
         where = [_eq(col(match), lit(1))]
         for stage in self.model.entry_stages:
             assert stage.entry is not None
-            if any(self.rules.match_name(a) == match and a.within_days is not None
-                   for a, _ in touchpoint_atoms(stage.entry)):
+            if any(
+                self.rules.match_name(a) == match and a.within_days is not None
+                for a, _ in touchpoint_atoms(stage.entry)
+            ):
                 where.append(self.rules.trigger(stage.entry))
-        query = exp.select(col("unit_id"), col("seq"), exp.alias_(window(
-            exp.Sum(this=col(match)), preceding=lit(span)), "c")).from_("jl_base").where(
-            exp.or_(*where))
+        query = (
+            exp.select(
+                col("unit_id"),
+                col("seq"),
+                exp.alias_(window(exp.Sum(this=col(match)), preceding=lit(span)), "c"),
+            )
+            .from_("jl_base")
+            .where(exp.or_(*where))
+        )
         return (name, query)
 
     # -- 4. lapses and segments ---------------------------------------------------------
@@ -148,24 +189,46 @@ class _Linear:
         stages = self.model.lapse_stages
         if not stages:
             return False
-        self.ctes.append(("jl_act", exp.select(col("unit_id"), col("t")).from_("jl_base")
-                          .where(_eq(col("activity"), lit(1))).group_by(col("unit_id"),
-                                                                       col("t"))))
-        self.ctes.append(("jl_gap", exp.select(
-            col("unit_id"), col("t"), exp.alias_(shift(exp.Lead, "t", ("t",), "BIGINT"),
-                                                 "next_t")).from_("jl_act")))
+        self.ctes.append(
+            (
+                "jl_act",
+                exp.select(col("unit_id"), col("t"))
+                .from_("jl_base")
+                .where(_eq(col("activity"), lit(1)))
+                .group_by(col("unit_id"), col("t")),
+            )
+        )
+        self.ctes.append(
+            (
+                "jl_gap",
+                exp.select(
+                    col("unit_id"),
+                    col("t"),
+                    exp.alias_(shift(exp.Lead, "t", ("t",), "BIGINT"), "next_t"),
+                ).from_("jl_act"),
+            )
+        )
         points: exp.Expression | None = None
         for stage in stages:
             assert stage.lapse is not None
-            point = exp.Add(this=col("t"),
-                            expression=lit(round(stage.lapse.after_days * SECONDS_PER_DAY)))
+            point = exp.Add(
+                this=col("t"), expression=lit(round(stage.lapse.after_days * SECONDS_PER_DAY))
+            )
             lapsed = exp.or_(
-                exp.and_(_is_null(col("next_t")),
-                         exp.LTE(this=point, expression=lit(self.as_of_s))),
-                exp.GT(this=col("next_t"), expression=point.copy()))
-            one = exp.select(col("unit_id"), exp.alias_(point.copy(), "lapse_t"),
-                             exp.alias_(lit(self.ranks[stage.id]), "lapse_rank")).from_(
-                "jl_gap").where(lapsed)
+                exp.and_(
+                    _is_null(col("next_t")), exp.LTE(this=point, expression=lit(self.as_of_s))
+                ),
+                exp.GT(this=col("next_t"), expression=point.copy()),
+            )
+            one = (
+                exp.select(
+                    col("unit_id"),
+                    exp.alias_(point.copy(), "lapse_t"),
+                    exp.alias_(lit(self.ranks[stage.id]), "lapse_rank"),
+                )
+                .from_("jl_gap")
+                .where(lapsed)
+            )
             points = one if points is None else exp.union(points, one, distinct=False)
         assert points is not None
         self.ctes.append(("jl_lapse", points))
@@ -174,28 +237,60 @@ class _Linear:
         def over(func: exp.Expression) -> exp.Window:
             return exp.Window(this=func, partition_by=[col("unit_id")], order=order.copy())
 
-        self.ctes.append(("jl_lapse_n", exp.select(
-            col("unit_id"), col("lapse_t"), col("lapse_rank"),
-            exp.alias_(over(exp.RowNumber()), "seg"),
-            exp.alias_(over(exp.Lead(this=exp.Cast(this=col("lapse_t"),
-                                                   to=exp.DataType.build("BIGINT")))),
-                       "next_lapse_t"),
-            exp.alias_(over(exp.Lag(this=exp.Cast(this=col("lapse_rank"),
-                                                  to=exp.DataType.build("INT")))),
-                       "prev_lapse_rank"),
-        ).from_("jl_lapse")))
+        self.ctes.append(
+            (
+                "jl_lapse_n",
+                exp.select(
+                    col("unit_id"),
+                    col("lapse_t"),
+                    col("lapse_rank"),
+                    exp.alias_(over(exp.RowNumber()), "seg"),
+                    exp.alias_(
+                        over(
+                            exp.Lead(
+                                this=exp.Cast(this=col("lapse_t"), to=exp.DataType.build("BIGINT"))
+                            )
+                        ),
+                        "next_lapse_t",
+                    ),
+                    exp.alias_(
+                        over(
+                            exp.Lag(
+                                this=exp.Cast(this=col("lapse_rank"), to=exp.DataType.build("INT"))
+                            )
+                        ),
+                        "prev_lapse_rank",
+                    ),
+                ).from_("jl_lapse"),
+            )
+        )
         # the segments of units that lapsed: before the first lapse, then from each lapse to
         # the next (units that never lapsed have one segment, 0, and no rows here)
-        self.ctes.append(("jl_segments", exp.union(
-            # (qualified: in ClickHouse the alias `seg` would shadow the column in WHERE)
-            exp.select(_q("unit_id", "l"), exp.alias_(lit(0), "seg"),
-                       exp.alias_(lit(-_INF), "start_t"), exp.alias_(col("lapse_t", "l"), "end_t"))
-            .from_(exp.to_table("jl_lapse_n").as_("l")).where(_eq(col("seg", "l"), lit(1))),
-            exp.select(col("unit_id"), col("seg"), exp.alias_(col("lapse_t"), "start_t"),
-                       exp.alias_(exp.Coalesce(this=col("next_lapse_t"),
-                                               expressions=[lit(_INF)]), "end_t"))
-            .from_("jl_lapse_n"),
-            distinct=False)))
+        self.ctes.append(
+            (
+                "jl_segments",
+                exp.union(
+                    # (qualified: in ClickHouse the alias `seg` would shadow the column in WHERE)
+                    exp.select(
+                        _q("unit_id", "l"),
+                        exp.alias_(lit(0), "seg"),
+                        exp.alias_(lit(-_INF), "start_t"),
+                        exp.alias_(col("lapse_t", "l"), "end_t"),
+                    )
+                    .from_(exp.to_table("jl_lapse_n").as_("l"))
+                    .where(_eq(col("seg", "l"), lit(1))),
+                    exp.select(
+                        col("unit_id"),
+                        col("seg"),
+                        exp.alias_(col("lapse_t"), "start_t"),
+                        exp.alias_(
+                            exp.Coalesce(this=col("next_lapse_t"), expressions=[lit(_INF)]), "end_t"
+                        ),
+                    ).from_("jl_lapse_n"),
+                    distinct=False,
+                ),
+            )
+        )
         return True
 
     # -- 5. first firing per unit, segment and stage --------------------------------------
@@ -207,19 +302,31 @@ class _Linear:
                 key = (match, rule.count, span)
                 self.sliding.setdefault(key, f"jl_slide_{len(self.sliding)}")
                 alias = f"s{list(self.sliding).index(key)}"
-                joins[alias] = exp.and_(_eq(col("unit_id", alias), col("unit_id", "b")),
-                                        _eq(col("seq", alias), col("seq", "b")))
+                joins[alias] = exp.and_(
+                    _eq(col("unit_id", alias), col("unit_id", "b")),
+                    _eq(col("seq", alias), col("seq", "b")),
+                )
                 return exp.GTE(this=col("c", alias), expression=lit(rule.count))
-            name = self.thresholds.setdefault((match, rule.count),
-                                              f"thr_{match}_{rule.count}")
+            name = self.thresholds.setdefault((match, rule.count), f"thr_{match}_{rule.count}")
             alias = "f" if rule.count == 1 else name
             joins[alias] = _eq(col("unit_id", alias), col("unit_id", "b"))
             return exp.LTE(this=col(name, alias), expression=col("t", "b"))
         if isinstance(rule, TraitAtom):
             joins["tr"] = _eq(col("unit_id", "tr"), col("unit_id", "b"))
-            return exp.and_(*[true_or_false(condition("traits", c).transform(
-                lambda n: col("traits", "tr") if isinstance(n, exp.Column)
-                and n.name == "traits" else n)) for c in rule.conditions])
+            return exp.and_(
+                *[
+                    true_or_false(
+                        condition("traits", c).transform(
+                            lambda n: (
+                                col("traits", "tr")
+                                if isinstance(n, exp.Column) and n.name == "traits"
+                                else n
+                            )
+                        )
+                    )
+                    for c in rule.conditions
+                ]
+            )
         if isinstance(rule, AfterStage):
             alias = f"ff_{rule.stage}"
             joins[alias] = _eq(col("unit_id", alias), col("unit_id", "b"))
@@ -231,8 +338,9 @@ class _Linear:
         assert isinstance(rule, Not)
         return exp.Not(this=exp.paren(true_or_false(self.holds(rule.rule, joins)), copy=False))
 
-    def holds_at_trigger(self, rule: Rule, joins: dict[str, exp.Expression]
-                         ) -> exp.Expression | None:
+    def holds_at_trigger(
+        self, rule: Rule, joins: dict[str, exp.Expression]
+    ) -> exp.Expression | None:
         """The rule's condition at an event that triggers it; None when the trigger is enough.
 
         A plain pattern ("X", no count or window) holds wherever X happens, so at a triggering
@@ -241,8 +349,9 @@ class _Linear:
         if _plain(rule):
             return None
         if isinstance(rule, AllOf):
-            triggering = [r for r in rule.rules if any(not negated for _, negated
-                                                       in touchpoint_atoms(r))]
+            triggering = [
+                r for r in rule.rules if any(not negated for _, negated in touchpoint_atoms(r))
+            ]
             if len(triggering) == 1 and _plain(triggering[0]):
                 rest = [r for r in rule.rules if r is not triggering[0]]
                 if not rest:
@@ -271,12 +380,18 @@ class _Linear:
                 rule = self.model.stage(stage_id).entry
                 assert rule is not None
                 trigger = self.rules.trigger(rule).transform(
-                    lambda n: col(n.name, "b") if isinstance(n, exp.Column) else n)
+                    lambda n: col(n.name, "b") if isinstance(n, exp.Column) else n
+                )
                 triggers.append(exp.paren(trigger.copy(), copy=False))
                 condition_ = self.holds_at_trigger(rule, joins)
-                fires = trigger if condition_ is None else exp.and_(
-                    exp.paren(trigger, copy=False),
-                    exp.paren(true_or_false(condition_), copy=False))
+                fires = (
+                    trigger
+                    if condition_ is None
+                    else exp.and_(
+                        exp.paren(trigger, copy=False),
+                        exp.paren(true_or_false(condition_), copy=False),
+                    )
+                )
 
                 def when(value: exp.Expression, fires: exp.Expression = fires) -> exp.Expression:
                     return exp.Case(ifs=[exp.If(this=fires.copy(), true=value)])
@@ -284,33 +399,59 @@ class _Linear:
                 columns += [
                     exp.alias_(exp.Min(this=when(col("t", "b"))), f"ft_{stage_id}"),
                     exp.alias_(exp.Min(this=when(col("ts", "b"))), f"fts_{stage_id}"),
-                    exp.alias_(exp.ArgMin(this=when(col("event_id", "b")),
-                                          expression=when(col("seq", "b"))), f"fe_{stage_id}"),
+                    exp.alias_(
+                        exp.ArgMin(
+                            this=when(col("event_id", "b")), expression=when(col("seq", "b"))
+                        ),
+                        f"fe_{stage_id}",
+                    ),
                 ]
-            seg = exp.Coalesce(this=col("seg", "g"), expressions=[lit(0)]) if with_segments \
+            seg = (
+                exp.Coalesce(this=col("seg", "g"), expressions=[lit(0)])
+                if with_segments
                 else lit(0)
+            )
             query = exp.select(_q("unit_id", "b"), exp.alias_(seg, "seg"), *columns).from_(
-                exp.to_table("jl_base").as_("b"))
+                exp.to_table("jl_base").as_("b")
+            )
             where: list[exp.Expression] = [exp.or_(*triggers)]
             if with_segments:
-                query = query.join(exp.to_table("jl_segments").as_("g"), join_type="left",
-                                   on=_eq(col("unit_id", "g"), col("unit_id", "b")))
-                where = [exp.or_(_is_null(col("unit_id", "g")), exp.and_(
-                    exp.GTE(this=col("t", "b"), expression=col("start_t", "g")),
-                    exp.LT(this=col("t", "b"), expression=col("end_t", "g")))), *where]
+                query = query.join(
+                    exp.to_table("jl_segments").as_("g"),
+                    join_type="left",
+                    on=_eq(col("unit_id", "g"), col("unit_id", "b")),
+                )
+                where = [
+                    exp.or_(
+                        _is_null(col("unit_id", "g")),
+                        exp.and_(
+                            exp.GTE(this=col("t", "b"), expression=col("start_t", "g")),
+                            exp.LT(this=col("t", "b"), expression=col("end_t", "g")),
+                        ),
+                    ),
+                    *where,
+                ]
             for alias, on in joins.items():
-                query = query.join(relation(self._table_of(alias), alias), join_type="left",
-                                   on=on)
+                query = query.join(relation(self._table_of(alias), alias), join_type="left", on=on)
             query = query.where(exp.and_(*where)).group_by(
-                col("unit_id", "b"), *([seg.copy()] if with_segments else []))
+                col("unit_id", "b"), *([seg.copy()] if with_segments else [])
+            )
             name = f"jl_layer_{depth}"
             self.ctes.append((name, query))
             names.append(name)
             for stage_id in layer:
                 if stage_id in referenced:
-                    self.ctes.append((f"jl_ff_{stage_id}", exp.select(
-                        col("unit_id"), exp.alias_(exp.Min(this=col(f"ft_{stage_id}")), "ff"))
-                        .from_(name).group_by(col("unit_id"))))
+                    self.ctes.append(
+                        (
+                            f"jl_ff_{stage_id}",
+                            exp.select(
+                                col("unit_id"),
+                                exp.alias_(exp.Min(this=col(f"ft_{stage_id}")), "ff"),
+                            )
+                            .from_(name)
+                            .group_by(col("unit_id")),
+                        )
+                    )
         return names
 
     # -- 6. entries ---------------------------------------------------------------------
@@ -320,38 +461,75 @@ class _Linear:
         if len(layers) == 1:
             wide = layers[0]
         else:
-            in_layer = {s: name for name, layer in zip(layers, self.rules.depth_layers(),
-                                                       strict=True) for s in layer}
+            in_layer = {
+                s: name
+                for name, layer in zip(layers, self.rules.depth_layers(), strict=True)
+                for s in layer
+            }
             parts = []
             for name in layers:
-                parts.append(exp.select(col("unit_id"), col("seg"), *[
-                    exp.alias_(col(f"{f}_{s}") if in_layer[s] == name else exp.null(),
-                               f"{f}_{s}") for s in stages for f in fields]).from_(name))
+                parts.append(
+                    exp.select(
+                        col("unit_id"),
+                        col("seg"),
+                        *[
+                            exp.alias_(
+                                col(f"{f}_{s}") if in_layer[s] == name else exp.null(), f"{f}_{s}"
+                            )
+                            for s in stages
+                            for f in fields
+                        ],
+                    ).from_(name)
+                )
             union: exp.Expression = parts[0]
             for part in parts[1:]:
                 union = exp.union(union, part, distinct=False)
-            self.ctes.append(("jl_wide", exp.select(col("unit_id"), col("seg"), *[
-                exp.alias_(exp.Min(this=col(f"{f}_{s}")), f"{f}_{s}")
-                for s in stages for f in fields]).from_(exp.Subquery(this=union, alias="w"))
-                .group_by(col("unit_id"), col("seg"))))
+            self.ctes.append(
+                (
+                    "jl_wide",
+                    exp.select(
+                        col("unit_id"),
+                        col("seg"),
+                        *[
+                            exp.alias_(exp.Min(this=col(f"{f}_{s}")), f"{f}_{s}")
+                            for s in stages
+                            for f in fields
+                        ],
+                    )
+                    .from_(exp.Subquery(this=union, alias="w"))
+                    .group_by(col("unit_id"), col("seg")),
+                )
+            )
             wide = "jl_wide"
         kept: list[exp.Select] = []
         for stage_id in stages:
             rank = self.ranks[stage_id]
             first = col(f"ft_{stage_id}")
-            further = [exp.Coalesce(this=col(f"ft_{s}"), expressions=[lit(_INF)])
-                       for s in stages if self.ranks[s] > rank]
+            further = [
+                exp.Coalesce(this=col(f"ft_{s}"), expressions=[lit(_INF)])
+                for s in stages
+                if self.ranks[s] > rank
+            ]
             condition_ = _not_null(first)
             if further:
-                beaten_by = further[0] if len(further) == 1 else exp.Least(
-                    this=further[0], expressions=further[1:])
-                condition_ = exp.and_(condition_, exp.LT(this=first.copy(),
-                                                         expression=beaten_by))
-            kept.append(exp.select(
-                col("unit_id"), exp.alias_(first.copy(), "t"), exp.alias_(lit(1), "ord"),
-                exp.alias_(col(f"fts_{stage_id}"), "ts"),
-                exp.alias_(col(f"fe_{stage_id}"), "event_id"),
-                exp.alias_(lit(rank), "stage_rank")).from_(wide).where(condition_))
+                beaten_by = (
+                    further[0]
+                    if len(further) == 1
+                    else exp.Least(this=further[0], expressions=further[1:])
+                )
+                condition_ = exp.and_(condition_, exp.LT(this=first.copy(), expression=beaten_by))
+            kept.append(
+                exp.select(
+                    col("unit_id"),
+                    exp.alias_(first.copy(), "t"),
+                    exp.alias_(lit(1), "ord"),
+                    exp.alias_(col(f"fts_{stage_id}"), "ts"),
+                    exp.alias_(col(f"fe_{stage_id}"), "event_id"),
+                    exp.alias_(lit(rank), "stage_rank"),
+                )
+                .from_(wide)
+                .where(condition_)
+            )
         entries: exp.Expression = kept[0]
         for part in kept[1:]:
             entries = exp.union(entries, part, distinct=False)
@@ -362,42 +540,89 @@ class _Linear:
             repeated = exp.and_(
                 exp.GT(this=col("seg", "l"), expression=lit(1)),
                 exp.Not(this=exp.paren(true_or_false(fired), copy=False)),
-                _eq(col("prev_lapse_rank", "l"), col("lapse_rank", "l")))
-            entries = exp.union(entries, exp.select(
-                _q("unit_id", "l"), exp.alias_(col("lapse_t", "l"), "t"),
-                exp.alias_(lit(0), "ord"), exp.alias_(from_seconds(col("lapse_t", "l")), "ts"),
-                exp.alias_(exp.Cast(this=exp.null(), to=exp.DataType.build("VARCHAR")),
-                           "event_id"),
-                exp.alias_(col("lapse_rank", "l"), "stage_rank"),
-            ).from_(exp.to_table("jl_lapse_n").as_("l")).join(
-                exp.to_table(wide).as_("w"), join_type="left",
-                on=exp.and_(_eq(col("unit_id", "w"), col("unit_id", "l")),
-                            _eq(col("seg", "w"), exp.Sub(this=col("seg", "l"),
-                                                         expression=lit(1))))).where(
-                exp.Not(this=exp.paren(true_or_false(repeated), copy=False))),
-                distinct=False)
-        self.ctes.append(("jl_entries", exp.select(
-            exp.Star(), exp.alias_(exp.Add(this=exp.Mul(this=col("t"), expression=lit(2)),
-                                           expression=col("ord")), "k")).from_(
-            exp.Subquery(this=entries, alias="e"))))
+                _eq(col("prev_lapse_rank", "l"), col("lapse_rank", "l")),
+            )
+            entries = exp.union(
+                entries,
+                exp.select(
+                    _q("unit_id", "l"),
+                    exp.alias_(col("lapse_t", "l"), "t"),
+                    exp.alias_(lit(0), "ord"),
+                    exp.alias_(from_seconds(col("lapse_t", "l")), "ts"),
+                    exp.alias_(
+                        exp.Cast(this=exp.null(), to=exp.DataType.build("VARCHAR")), "event_id"
+                    ),
+                    exp.alias_(col("lapse_rank", "l"), "stage_rank"),
+                )
+                .from_(exp.to_table("jl_lapse_n").as_("l"))
+                .join(
+                    exp.to_table(wide).as_("w"),
+                    join_type="left",
+                    on=exp.and_(
+                        _eq(col("unit_id", "w"), col("unit_id", "l")),
+                        _eq(col("seg", "w"), exp.Sub(this=col("seg", "l"), expression=lit(1))),
+                    ),
+                )
+                .where(exp.Not(this=exp.paren(true_or_false(repeated), copy=False))),
+                distinct=False,
+            )
+        self.ctes.append(
+            (
+                "jl_entries",
+                exp.select(
+                    exp.Star(),
+                    exp.alias_(
+                        exp.Add(
+                            this=exp.Mul(this=col("t"), expression=lit(2)), expression=col("ord")
+                        ),
+                        "k",
+                    ),
+                ).from_(exp.Subquery(this=entries, alias="e")),
+            )
+        )
         # each unit has few entries: number them by comparing them with each other
         later = exp.GT(this=col("k", "b"), expression=col("k", "a"))
-        stage_name = exp.Case(ifs=[exp.If(this=_eq(col("stage_rank", "a"), lit(r)), true=lit(s))
-                                   for s, r in self.ranks.items()])
-        query = exp.select(
-            _q("unit_id", "a"), exp.alias_(stage_name, "stage"), _q("stage_rank", "a"),
-            exp.alias_(col("ts", "a"), "entered_at"), _q("event_id", "a"),
-            exp.alias_(exp.ArgMin(
-                this=exp.Case(ifs=[exp.If(this=later, true=col("ts", "b"))]),
-                expression=exp.Case(ifs=[exp.If(this=later.copy(), true=col("k", "b"))])),
-                "exited_at"),
-            exp.alias_(exp.Count(this=exp.Case(ifs=[exp.If(
-                this=exp.LTE(this=col("k", "b"), expression=col("k", "a")), true=lit(1))])),
-                "entry_number"),
-        ).from_(exp.to_table("jl_entries").as_("a")).join(
-            exp.to_table("jl_entries").as_("b"), on=_eq(col("unit_id", "b"),
-                                                         col("unit_id", "a"))).group_by(
-            *[col(n, "a") for n in ("unit_id", "k", "stage_rank", "ts", "event_id")])
+        stage_name = exp.Case(
+            ifs=[
+                exp.If(this=_eq(col("stage_rank", "a"), lit(r)), true=lit(s))
+                for s, r in self.ranks.items()
+            ]
+        )
+        query = (
+            exp.select(
+                _q("unit_id", "a"),
+                exp.alias_(stage_name, "stage"),
+                _q("stage_rank", "a"),
+                exp.alias_(col("ts", "a"), "entered_at"),
+                _q("event_id", "a"),
+                exp.alias_(
+                    exp.ArgMin(
+                        this=exp.Case(ifs=[exp.If(this=later, true=col("ts", "b"))]),
+                        expression=exp.Case(ifs=[exp.If(this=later.copy(), true=col("k", "b"))]),
+                    ),
+                    "exited_at",
+                ),
+                exp.alias_(
+                    exp.Count(
+                        this=exp.Case(
+                            ifs=[
+                                exp.If(
+                                    this=exp.LTE(this=col("k", "b"), expression=col("k", "a")),
+                                    true=lit(1),
+                                )
+                            ]
+                        )
+                    ),
+                    "entry_number",
+                ),
+            )
+            .from_(exp.to_table("jl_entries").as_("a"))
+            .join(
+                exp.to_table("jl_entries").as_("b"),
+                on=_eq(col("unit_id", "b"), col("unit_id", "a")),
+            )
+            .group_by(*[col(n, "a") for n in ("unit_id", "k", "stage_rank", "ts", "event_id")])
+        )
         for name, cte in self.ctes:
             query = query.with_(name, as_=cte, materialized=False if name == "jl_base" else None)
         return query.order_by(col("unit_id"), col("entry_number"))

@@ -84,8 +84,9 @@ class JourneyModel:
         for stage in self.stages:
             if stage.id == stage_id:
                 return stage
-        raise NotFoundError(f"model {self.id!r} has no stage {stage_id!r}", kind="stage",
-                            key=stage_id)
+        raise NotFoundError(
+            f"model {self.id!r} has no stage {stage_id!r}", kind="stage", key=stage_id
+        )
 
     def rank(self, stage_id: str) -> int:
         """1-based position of the stage in the model."""
@@ -97,8 +98,12 @@ class JourneyModel:
 
     @property
     def lapse_stages(self) -> tuple[Stage, ...]:
-        return tuple(sorted((s for s in self.stages if s.lapse is not None),
-                            key=lambda s: s.lapse.after_days if s.lapse else 0))
+        return tuple(
+            sorted(
+                (s for s in self.stages if s.lapse is not None),
+                key=lambda s: s.lapse.after_days if s.lapse else 0,
+            )
+        )
 
     def label(self, language: str = "en") -> str:
         return self.labels.get(language) or self.labels["en"]
@@ -114,8 +119,12 @@ def _texts(raw: Any, file: str, where: str, field: str, *, required: bool) -> di
     if isinstance(raw, str) and not required:
         return {"en": raw}
     if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
-        raise _fail(file, where, f"{field}: expected texts by language, e.g. "
-                                 f"{{en: Awareness, it: Consapevolezza}}", field)
+        raise _fail(
+            file,
+            where,
+            f"{field}: expected texts by language, e.g. {{en: Awareness, it: Consapevolezza}}",
+            field,
+        )
     missing = [lang for lang in LANGUAGES if required and not raw.get(lang)]
     if missing:
         raise _fail(file, where, f"{field}: missing the {missing[0]!r} label", field)
@@ -128,8 +137,9 @@ def parse_model(raw: Any, file: str) -> JourneyModel:
         raise _fail(file, "", "expected a journey model (a mapping with id, labels, stages)")
     unknown = [k for k in raw if k not in _MODEL_KEYS]
     if unknown:
-        raise _fail(file, "", f"{unknown[0]}: unknown key; allowed: {', '.join(_MODEL_KEYS)}",
-                    unknown[0])
+        raise _fail(
+            file, "", f"{unknown[0]}: unknown key; allowed: {', '.join(_MODEL_KEYS)}", unknown[0]
+        )
     model_id = raw.get("id")
     if not isinstance(model_id, str) or not model_id:
         raise _fail(file, "", "id: required (a short name such as five_phases)", "id")
@@ -141,14 +151,16 @@ def parse_model(raw: Any, file: str) -> JourneyModel:
         raise _fail(file, "", f"circular: must be true or false, got {circular!r}", "circular")
     categories_raw = raw.get("categories") or {}
     if not isinstance(categories_raw, dict):
-        raise _fail(file, "", "categories: expected a mapping of name → list of events",
-                    "categories")
+        raise _fail(
+            file, "", "categories: expected a mapping of name → list of events", "categories"
+        )
     categories: dict[str, tuple[str, ...]] = {}
     for name, events in categories_raw.items():
         items = events if isinstance(events, list) else [events]
         if not items or not all(isinstance(e, str) for e in items):
-            raise _fail(file, "", f"categories.{name}: expected a list of event names",
-                        f"categories.{name}")
+            raise _fail(
+                file, "", f"categories.{name}: expected a list of event names", f"categories.{name}"
+            )
         categories[str(name)] = tuple(items)
     stages_raw = raw.get("stages")
     if not isinstance(stages_raw, list) or not stages_raw:
@@ -172,25 +184,39 @@ def parse_model(raw: Any, file: str) -> JourneyModel:
     )
 
 
-def _parse_stage(item: Any, index: int, file: str, categories: dict[str, tuple[str, ...]],
-                 seen: set[str]) -> Stage:
+def _parse_stage(
+    item: Any, index: int, file: str, categories: dict[str, tuple[str, ...]], seen: set[str]
+) -> Stage:
     if not isinstance(item, dict):
-        raise _fail(file, f"stages[{index}]: ", "expected a stage mapping with id, labels, entry",
-                    f"stages[{index}]")
+        raise _fail(
+            file,
+            f"stages[{index}]: ",
+            "expected a stage mapping with id, labels, entry",
+            f"stages[{index}]",
+        )
     stage_id = item.get("id")
     if not isinstance(stage_id, str) or not stage_id.isidentifier():
-        raise _fail(file, f"stages[{index}]: ", f"id: required, a name of letters, digits and _ "
-                    f"(got {stage_id!r})", f"stages[{index}].id")
+        raise _fail(
+            file,
+            f"stages[{index}]: ",
+            f"id: required, a name of letters, digits and _ (got {stage_id!r})",
+            f"stages[{index}].id",
+        )
     where = f"stage {stage_id!r}: "
     if stage_id in seen:
         raise _fail(file, where, "id: used by an earlier stage", f"stages[{index}].id")
     unknown = [k for k in item if k not in _STAGE_KEYS]
     if unknown:
-        raise _fail(file, where, f"{unknown[0]}: unknown key; allowed: {', '.join(_STAGE_KEYS)}",
-                    f"stages[{index}].{unknown[0]}")
+        raise _fail(
+            file,
+            where,
+            f"{unknown[0]}: unknown key; allowed: {', '.join(_STAGE_KEYS)}",
+            f"stages[{index}].{unknown[0]}",
+        )
     if ("entry" in item) == ("lapse" in item):
-        raise _fail(file, where, "needs exactly one of entry (a rule) or lapse",
-                    f"stages[{index}].entry")
+        raise _fail(
+            file, where, "needs exactly one of entry (a rule) or lapse", f"stages[{index}].entry"
+        )
     entry: Rule | None = None
     lapse: Lapse | None = None
     try:
@@ -217,8 +243,11 @@ def _parse_lapse(raw: Any, categories: dict[str, tuple[str, ...]]) -> Lapse:
         raise RuleError("lapse.after_days", f"must be a number of days > 0, got {days!r}")
     activity = parse_rule(raw.get("activity"), "lapse.activity", categories)
     if not isinstance(activity, TouchpointAtom) or activity.count != 1 or activity.within_days:
-        raise RuleError("lapse.activity", "must name touchpoints (event or category, optional "
-                                          "where), without count or within_days")
+        raise RuleError(
+            "lapse.activity",
+            "must name touchpoints (event or category, optional "
+            "where), without count or within_days",
+        )
     return Lapse(float(days), activity)
 
 
@@ -228,20 +257,28 @@ def _check_references(stages: list[Stage], file: str) -> None:
     for stage in stages:
         for ref in sorted(graph[stage.id]):
             if ref not in ids:
-                raise _fail(file, f"stage {stage.id!r}: ", f"entry.after: unknown stage {ref!r}",
-                            "after")
+                raise _fail(
+                    file, f"stage {stage.id!r}: ", f"entry.after: unknown stage {ref!r}", "after"
+                )
             if not next(s for s in stages if s.id == ref).entry:
-                raise _fail(file, f"stage {stage.id!r}: ",
-                            f"entry.after: {ref!r} is a lapse stage; name a stage with an "
-                            f"entry rule", "after")
+                raise _fail(
+                    file,
+                    f"stage {stage.id!r}: ",
+                    f"entry.after: {ref!r} is a lapse stage; name a stage with an entry rule",
+                    "after",
+                )
     state: dict[str, int] = {}
 
     def visit(node: str, trail: list[str]) -> None:
         if state.get(node) == 2:
             return
         if state.get(node) == 1:
-            raise _fail(file, f"stage {node!r}: ", "entry.after: circular reference "
-                        + " → ".join([*trail, node]), "after")
+            raise _fail(
+                file,
+                f"stage {node!r}: ",
+                "entry.after: circular reference " + " → ".join([*trail, node]),
+                "after",
+            )
         state[node] = 1
         for ref in sorted(graph[node]):
             visit(ref, [*trail, node])
@@ -261,7 +298,10 @@ def load_model(model: str | Path) -> JourneyModel:
         if not path.exists():
             raise NotFoundError(
                 f"no journey model {str(model)!r}: give a YAML file or one of "
-                f"{', '.join(sorted(builtins))}", kind="model", key=str(model))
+                f"{', '.join(sorted(builtins))}",
+                kind="model",
+                key=str(model),
+            )
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

@@ -34,8 +34,7 @@ class StageCounts:
         return pd.DataFrame(self.rows, columns=["stage", "stage_rank", "segment_value", "units"])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model.id, "at": self.at.isoformat(), "by": self.by,
-                "rows": self.rows}
+        return {"model": self.model.id, "at": self.at.isoformat(), "by": self.by, "rows": self.rows}
 
     def as_mapping(self) -> dict[str, int]:
         """``{stage: units}`` over all breakdown values."""
@@ -50,10 +49,14 @@ class StageCounts:
         frame = self.to_pandas()
         fig = go.Figure()
         for value, part in frame.groupby("segment_value", dropna=False):
-            fig.add_bar(x=[_label(self.model, s, language) for s in part["stage"]],
-                        y=part["units"], name=str(value) if self.by else "units")
-        fig.update_layout(title=f"{self.model.label(language)} — {self.at:%Y-%m-%d}",
-                          barmode="stack")
+            fig.add_bar(
+                x=[_label(self.model, s, language) for s in part["stage"]],
+                y=part["units"],
+                name=str(value) if self.by else "units",
+            )
+        fig.update_layout(
+            title=f"{self.model.label(language)} — {self.at:%Y-%m-%d}", barmode="stack"
+        )
         return fig
 
 
@@ -68,23 +71,37 @@ class OccupancySeries:
     rows: list[dict[str, Any]]
 
     def to_pandas(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows,
-                            columns=["period", "stage", "stage_rank", "segment_value", "units"])
+        return pd.DataFrame(
+            self.rows, columns=["period", "stage", "stage_rank", "segment_value", "units"]
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model.id, "freq": self.freq, "timezone": self.timezone,
-                "by": self.by, "rows": self.rows}
+        return {
+            "model": self.model.id,
+            "freq": self.freq,
+            "timezone": self.timezone,
+            "by": self.by,
+            "rows": self.rows,
+        }
 
     def figure(self, language: str = "en") -> Any:
         import plotly.graph_objects as go
 
-        frame = self.to_pandas().groupby(["period", "stage", "stage_rank"], as_index=False)[
-            "units"].sum().sort_values(["stage_rank", "period"])
+        frame = (
+            self.to_pandas()
+            .groupby(["period", "stage", "stage_rank"], as_index=False)["units"]
+            .sum()
+            .sort_values(["stage_rank", "period"])
+        )
         fig = go.Figure()
-        for stage, part in frame.groupby("stage_rank"):
+        for _, part in frame.groupby("stage_rank"):
             stage_id = part["stage"].iloc[0]
-            fig.add_scatter(x=part["period"], y=part["units"], stackgroup="one",
-                            name=_label(self.model, stage_id, language))
+            fig.add_scatter(
+                x=part["period"],
+                y=part["units"],
+                stackgroup="one",
+                name=_label(self.model, stage_id, language),
+            )
         fig.update_layout(title=f"{self.model.label(language)} — occupancy by {self.freq}")
         return fig
 
@@ -101,8 +118,9 @@ class StageFunnel:
         for i, row in enumerate(self.rows):
             row["stage"] = ranked[row["stage_rank"]]
             nxt = self.rows[i + 1]["reached"] if i + 1 < len(self.rows) else None
-            row["conversion_to_next"] = (nxt / row["reached"]) if nxt is not None and \
-                row["reached"] else None
+            row["conversion_to_next"] = (
+                (nxt / row["reached"]) if nxt is not None and row["reached"] else None
+            )
 
     def to_pandas(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows)
@@ -113,9 +131,13 @@ class StageFunnel:
     def figure(self, language: str = "en") -> Any:
         import plotly.graph_objects as go
 
-        fig = go.Figure(go.Funnel(
-            y=[_label(self.model, r["stage"], language) for r in self.rows],
-            x=[r["reached"] for r in self.rows], textinfo="value+percent initial"))
+        fig = go.Figure(
+            go.Funnel(
+                y=[_label(self.model, r["stage"], language) for r in self.rows],
+                x=[r["reached"] for r in self.rows],
+                textinfo="value+percent initial",
+            )
+        )
         fig.update_layout(title=self.model.label(language))
         return fig
 
@@ -130,12 +152,17 @@ class StageFlows:
     rows: list[dict[str, Any]]
 
     def to_pandas(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=["from_stage", "from_rank", "to_stage", "to_rank",
-                                                "units", "kind"])
+        return pd.DataFrame(
+            self.rows, columns=["from_stage", "from_rank", "to_stage", "to_rank", "units", "kind"]
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model.id, "start": self.start.isoformat(),
-                "end": self.end.isoformat(), "rows": self.rows}
+        return {
+            "model": self.model.id,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "rows": self.rows,
+        }
 
     def figure(self, language: str = "en") -> Any:
         import plotly.graph_objects as go
@@ -145,12 +172,18 @@ class StageFlows:
         # sources on the left, targets on the right: a stage appears on both sides
         left = {n: i for i, n in enumerate(names)}
         right = {n: len(names) + i for i, n in enumerate(names)}
-        fig = go.Figure(go.Sankey(
-            node={"label": labels + labels},
-            link={"source": [left[r["from_stage"]] for r in self.rows],
-                  "target": [right[r["to_stage"]] for r in self.rows],
-                  "value": [r["units"] for r in self.rows]},
-        ))
-        fig.update_layout(title=f"{self.model.label(language)} — flows "
-                                f"{self.start:%Y-%m-%d} → {self.end:%Y-%m-%d}")
+        fig = go.Figure(
+            go.Sankey(
+                node={"label": labels + labels},
+                link={
+                    "source": [left[r["from_stage"]] for r in self.rows],
+                    "target": [right[r["to_stage"]] for r in self.rows],
+                    "value": [r["units"] for r in self.rows],
+                },
+            )
+        )
+        fig.update_layout(
+            title=f"{self.model.label(language)} — flows "
+            f"{self.start:%Y-%m-%d} → {self.end:%Y-%m-%d}"
+        )
         return fig

@@ -48,8 +48,19 @@ _CONDITION = re.compile(
     r"^\s*(?P<name>[A-Za-z_$][\w.$-]*)\s*(?P<op>>=|<=|!=|==|=|>|<|\bnot_in\b|\bnot in\b|\bin\b"
     r"|\bcontains\b)\s*(?P<value>.+?)\s*$"
 )
-_RULE_KEYS = ("event", "category", "any_touchpoint", "where", "count", "within_days", "after",
-              "trait", "any", "all", "not")
+_RULE_KEYS = (
+    "event",
+    "category",
+    "any_touchpoint",
+    "where",
+    "count",
+    "within_days",
+    "after",
+    "trait",
+    "any",
+    "all",
+    "not",
+)
 
 
 class RuleError(ValueError):
@@ -122,8 +133,11 @@ def parse_condition(text: Any, path: str) -> Condition:
         raise RuleError(path, f"expected a condition such as 'rating >= 4', got {text!r}")
     match = _CONDITION.match(text)
     if not match or match["value"][:1] in "<>=!":
-        raise RuleError(path, f"cannot read condition {text!r}; write NAME OP VALUE with OP one "
-                              f"of {', '.join(OPERATORS)} (e.g. 'score >= 9')")
+        raise RuleError(
+            path,
+            f"cannot read condition {text!r}; write NAME OP VALUE with OP one "
+            f"of {', '.join(OPERATORS)} (e.g. 'score >= 9')",
+        )
     op = {"==": "=", "not in": "not_in"}.get(match["op"], match["op"])
     raw = match["value"]
     if op in ("in", "not_in"):
@@ -141,8 +155,10 @@ def parse_condition(text: Any, path: str) -> Condition:
 
 def _conditions(value: Any, path: str) -> tuple[Condition, ...]:
     items = value if isinstance(value, list) else [value]
-    return tuple(parse_condition(item, f"{path}[{i}]" if isinstance(value, list) else path)
-                 for i, item in enumerate(items))
+    return tuple(
+        parse_condition(item, f"{path}[{i}]" if isinstance(value, list) else path)
+        for i, item in enumerate(items)
+    )
 
 
 def _names(value: Any, path: str) -> tuple[str, ...]:
@@ -155,17 +171,23 @@ def _names(value: Any, path: str) -> tuple[str, ...]:
 def parse_rule(raw: Any, path: str, categories: dict[str, tuple[str, ...]]) -> Rule:
     """Parse and validate a rule mapping; errors name the path of the offending key."""
     if not isinstance(raw, dict) or not raw:
-        raise RuleError(path, f"expected a rule (a mapping with keys such as event, where, "
-                              f"count, any, all, not), got {raw!r}")
+        raise RuleError(
+            path,
+            f"expected a rule (a mapping with keys such as event, where, "
+            f"count, any, all, not), got {raw!r}",
+        )
     unknown = [k for k in raw if k not in _RULE_KEYS]
     if unknown:
-        raise RuleError(f"{path}.{unknown[0]}",
-                        f"unknown rule key; allowed: {', '.join(_RULE_KEYS)}")
+        raise RuleError(
+            f"{path}.{unknown[0]}", f"unknown rule key; allowed: {', '.join(_RULE_KEYS)}"
+        )
     parts: list[Rule] = []
     kinds = [k for k in ("event", "category", "any_touchpoint") if k in raw]
     if len(kinds) > 1:
-        raise RuleError(f"{path}.{kinds[1]}", f"use one of event, category, any_touchpoint "
-                                              f"per rule (combine several with any:)")
+        raise RuleError(
+            f"{path}.{kinds[1]}",
+            "use one of event, category, any_touchpoint per rule (combine several with any:)",
+        )
     touch_keys = ("where", "count", "within_days")
     if kinds or any(k in raw for k in touch_keys):
         if not kinds:
@@ -178,8 +200,11 @@ def parse_rule(raw: Any, path: str, categories: dict[str, tuple[str, ...]]) -> R
             names = _names(raw["category"], f"{path}.category")
             missing = [n for n in names if n not in categories]
             if missing:
-                raise RuleError(f"{path}.category", f"unknown category {missing[0]!r}; the "
-                                f"model defines: {', '.join(sorted(categories)) or 'none'}")
+                raise RuleError(
+                    f"{path}.category",
+                    f"unknown category {missing[0]!r}; the "
+                    f"model defines: {', '.join(sorted(categories)) or 'none'}",
+                )
             events = tuple(e for n in names for e in categories[n])
         else:
             if raw["any_touchpoint"] is not True:
@@ -189,12 +214,14 @@ def parse_rule(raw: Any, path: str, categories: dict[str, tuple[str, ...]]) -> R
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise RuleError(f"{path}.count", f"must be a whole number ≥ 1, got {count!r}")
         within = raw.get("within_days")
-        if within is not None and (isinstance(within, bool) or not isinstance(within, int | float)
-                                   or within <= 0):
+        if within is not None and (
+            isinstance(within, bool) or not isinstance(within, int | float) or within <= 0
+        ):
             raise RuleError(f"{path}.within_days", f"must be a number of days > 0, got {within!r}")
         where = _conditions(raw["where"], f"{path}.where") if "where" in raw else ()
-        parts.append(TouchpointAtom(events, where, count,
-                                    float(within) if within is not None else None))
+        parts.append(
+            TouchpointAtom(events, where, count, float(within) if within is not None else None)
+        )
     if "trait" in raw:
         parts.append(TraitAtom(_conditions(raw["trait"], f"{path}.trait")))
     if "after" in raw:
@@ -206,8 +233,13 @@ def parse_rule(raw: Any, path: str, categories: dict[str, tuple[str, ...]]) -> R
             items = raw[key]
             if not isinstance(items, list) or not items:
                 raise RuleError(f"{path}.{key}", "expected a non-empty list of rules")
-            parts.append(kind(tuple(parse_rule(r, f"{path}.{key}[{i}]", categories)
-                                    for i, r in enumerate(items))))
+            parts.append(
+                kind(
+                    tuple(
+                        parse_rule(r, f"{path}.{key}[{i}]", categories) for i, r in enumerate(items)
+                    )
+                )
+            )
     if "not" in raw:
         parts.append(Not(parse_rule(raw["not"], f"{path}.not", categories)))
     return parts[0] if len(parts) == 1 else AllOf(tuple(parts))

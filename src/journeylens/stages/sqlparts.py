@@ -36,7 +36,8 @@ class StageInput:
     """Where the events and traits of the units (customers or accounts) are.
 
     ``events``: a table or query with ``unit_id``, ``ts``, ``seq``, ``event_id``, ``type``,
-    ``event``, ``properties`` (JSON text), optionally ``event_code``; ``seq`` numbers a unit's events in (ts, event_id)
+    ``event``, ``properties`` (JSON text), optionally ``event_code``; ``seq`` numbers a
+    unit's events in (ts, event_id)
     order. ``traits``: a table or query with ``unit_id`` and ``traits`` (JSON text), needed when
     a rule reads traits.
     """
@@ -78,8 +79,7 @@ def window(
 ) -> exp.Window:
     spec = None
     if kind:
-        spec = exp.WindowSpec(kind=kind, start=preceding, start_side="PRECEDING",
-                              end="CURRENT ROW")
+        spec = exp.WindowSpec(kind=kind, start=preceding, start_side="PRECEDING", end="CURRENT ROW")
     return exp.Window(
         this=func,
         partition_by=[col(p) for p in partition],
@@ -88,12 +88,12 @@ def window(
     )
 
 
-def shift(kind: type[exp.Lag] | type[exp.Lead], column: str, order: Sequence[str],
-           cast: str | None) -> exp.Window:
+def shift(
+    kind: type[exp.Lag] | type[exp.Lead], column: str, order: Sequence[str], cast: str | None
+) -> exp.Window:
     """lag/lead; NULL past the ends on every engine (ClickHouse gives the type's default unless
     the value is Nullable, which the cast makes it)."""
-    value = col(column) if cast is None else exp.Cast(this=col(column),
-                                                      to=exp.DataType.build(cast))
+    value = col(column) if cast is None else exp.Cast(this=col(column), to=exp.DataType.build(cast))
     return exp.Window(
         this=kind(this=value),
         partition_by=[col("unit_id")],
@@ -102,8 +102,9 @@ def shift(kind: type[exp.Lag] | type[exp.Lead], column: str, order: Sequence[str
 
 
 def json_text(column: str, name: str) -> exp.Expression:
-    path = "$." + ".".join(f'"{part}"' if not part.isidentifier() else part
-                           for part in name.split("."))
+    path = "$." + ".".join(
+        f'"{part}"' if not part.isidentifier() else part for part in name.split(".")
+    )
     return exp.JSONExtractScalar(this=col(column), expression=lit(path))
 
 
@@ -120,8 +121,12 @@ def condition(column: str, cond: Condition) -> exp.Expression:
         target = number if numeric else text
         test: exp.Expression = exp.In(this=target, expressions=[lit(v) for v in values])
         if not numeric:
-            test = exp.In(this=text, expressions=[lit(str(v) if not isinstance(v, float) else
-                                                      number_text(v)) for v in values])
+            test = exp.In(
+                this=text,
+                expressions=[
+                    lit(str(v) if not isinstance(v, float) else number_text(v)) for v in values
+                ],
+            )
         return exp.Not(this=test) if cond.op == "not_in" else test
     if cond.op == "contains":
         return exp.GT(
@@ -130,8 +135,14 @@ def condition(column: str, cond: Condition) -> exp.Expression:
         )
     assert not isinstance(cond.value, tuple)
     left, right = side(cond.value)
-    ops: dict[str, type[exp.Binary]] = {"=": exp.EQ, "!=": exp.NEQ, ">": exp.GT, ">=": exp.GTE,
-                                         "<": exp.LT, "<=": exp.LTE}
+    ops: dict[str, type[exp.Binary]] = {
+        "=": exp.EQ,
+        "!=": exp.NEQ,
+        ">": exp.GT,
+        ">=": exp.GTE,
+        "<": exp.LT,
+        "<=": exp.LTE,
+    }
     return ops[cond.op](this=left, expression=right)
 
 
@@ -154,8 +165,11 @@ def atom_match(atom: TouchpointAtom, codes: Mapping[str, int] | None = None) -> 
         kind = exp.In(this=col("event"), expressions=[lit(e) for e in atom.events])
     else:
         known = sorted({codes[e] for e in atom.events if e in codes})
-        kind = exp.In(this=col("event_code"), expressions=[lit(c) for c in known]) if known \
+        kind = (
+            exp.In(this=col("event_code"), expressions=[lit(c) for c in known])
+            if known
             else exp.false()
+        )
     conditions = [true_or_false(condition("properties", c)) for c in atom.where]
     return exp.and_(kind, *conditions) if conditions else kind
 

@@ -41,7 +41,10 @@ def compile_walk(model: JourneyModel, source: StageInput, as_of: datetime) -> ex
     as_of_s = epoch_us(as_of) // 1_000_000
     ctes: list[tuple[str, exp.Expression]] = []
     base_cols: list[exp.Expression] = [
-        col("unit_id", "src"), col("ts", "src"), col("seq", "src"), col("event_id", "src"),
+        col("unit_id", "src"),
+        col("ts", "src"),
+        col("seq", "src"),
+        col("event_id", "src"),
         exp.alias_(seconds(col("ts", "src")), "t"),
     ]
     for atom in c.matches.values():
@@ -51,13 +54,18 @@ def compile_walk(model: JourneyModel, source: StageInput, as_of: datetime) -> ex
         base_cols.append(col("traits", "tr"))
     lapse_activity = [s.lapse.activity for s in model.lapse_stages if s.lapse]
     if lapse_activity:
-        base_cols.append(exp.alias_(flag(atom_match(lapse_activity[0], source.event_codes)), "activity"))
+        base_cols.append(
+            exp.alias_(flag(atom_match(lapse_activity[0], source.event_codes)), "activity")
+        )
     ts_limit = exp.LTE(this=seconds(col("ts", "src")), expression=lit(as_of_s))
     base = exp.select(*base_cols).from_(relation(source.events, "src")).where(ts_limit)
     if with_traits:
         assert source.traits is not None, "the model reads traits: StageInput.traits is needed"
-        base = base.join(relation(source.traits, "tr"), join_type="left",
-                         on=exp.EQ(this=col("unit_id", "tr"), expression=col("unit_id", "src")))
+        base = base.join(
+            relation(source.traits, "tr"),
+            join_type="left",
+            on=exp.EQ(this=col("unit_id", "tr"), expression=col("unit_id", "src")),
+        )
 
     ctes.append(("jl_base", base))
 
@@ -66,8 +74,12 @@ def compile_walk(model: JourneyModel, source: StageInput, as_of: datetime) -> ex
         preceding: exp.Expression | str = "UNBOUNDED"
         if atom.within_days is not None:
             preceding = lit(round(atom.within_days * SECONDS_PER_DAY))
-        counts.append(exp.alias_(window(exp.Sum(this=col(c.match_name(atom))),
-                                         preceding=preceding), c.count_name(atom)))
+        counts.append(
+            exp.alias_(
+                window(exp.Sum(this=col(c.match_name(atom))), preceding=preceding),
+                c.count_name(atom),
+            )
+        )
     ctes.append(("jl_counts", select_star("jl_base", counts)))
 
     previous = "jl_counts"
@@ -75,11 +87,9 @@ def compile_walk(model: JourneyModel, source: StageInput, as_of: datetime) -> ex
     after_done: set[str] = set()
     for depth, layer in enumerate(c.depth_layers()):
         if depth:
-            needed = sorted({r for s in layer for r in refs(c.model.stage(s).entry)}
-                            - after_done)
+            needed = sorted({r for s in layer for r in refs(c.model.stage(s).entry)} - after_done)
             after_done.update(needed)
-            after_cols = [exp.alias_(window(exp.Max(this=col(f"f_{r}"))), f"a_{r}")
-                          for r in needed]
+            after_cols = [exp.alias_(window(exp.Max(this=col(f"f_{r}"))), f"a_{r}") for r in needed]
             name = f"jl_after_{depth}"
             ctes.append((name, select_star(previous, after_cols)))
             previous = name
@@ -87,9 +97,17 @@ def compile_walk(model: JourneyModel, source: StageInput, as_of: datetime) -> ex
         for stage_id in layer:
             rule = c.model.stage(stage_id).entry
             assert rule is not None
-            fire_cols.append(exp.alias_(
-                flag(exp.and_(exp.paren(c.holds(rule), copy=False),
-                               exp.paren(c.trigger(rule), copy=False))), f"f_{stage_id}"))
+            fire_cols.append(
+                exp.alias_(
+                    flag(
+                        exp.and_(
+                            exp.paren(c.holds(rule), copy=False),
+                            exp.paren(c.trigger(rule), copy=False),
+                        )
+                    ),
+                    f"f_{stage_id}",
+                )
+            )
             fired.append(stage_id)
         name = f"jl_fire_{depth}"
         ctes.append((name, select_star(previous, fire_cols)))
@@ -97,110 +115,238 @@ def compile_walk(model: JourneyModel, source: StageInput, as_of: datetime) -> ex
 
     ranks = {s.id: model.rank(s.id) for s in model.stages}
     candidate = exp.Case(
-        ifs=[exp.If(this=exp.EQ(this=col(f"f_{s}"), expression=lit(1)), true=lit(ranks[s]))
-             for s in sorted(fired, key=lambda s: -ranks[s])],
+        ifs=[
+            exp.If(this=exp.EQ(this=col(f"f_{s}"), expression=lit(1)), true=lit(ranks[s]))
+            for s in sorted(fired, key=lambda s: -ranks[s])
+        ],
         default=exp.null(),
     )
     rows = exp.select(
-        col("unit_id"), col("t"), col("ts"), exp.alias_(lit(1), "ord"), col("seq"),
+        col("unit_id"),
+        col("t"),
+        col("ts"),
+        exp.alias_(lit(1), "ord"),
+        col("seq"),
         col("event_id"),
         exp.alias_(candidate, "cand"),
         exp.alias_(exp.Cast(this=exp.null(), to=exp.DataType.build("INT")), "lapse_rank"),
     ).from_(previous)
     if lapse_activity:
-        ctes.append(("jl_act", exp.select(col("unit_id"), col("t")).from_("jl_base")
-                     .where(exp.EQ(this=col("activity"), expression=lit(1)))
-                     .group_by(col("unit_id"), col("t"))))
-        ctes.append(("jl_gap", exp.select(
-            col("unit_id"), col("t"),
-            exp.alias_(shift(exp.Lead, "t", ("t",), "BIGINT"), "next_t"),
-        ).from_("jl_act")))
+        ctes.append(
+            (
+                "jl_act",
+                exp.select(col("unit_id"), col("t"))
+                .from_("jl_base")
+                .where(exp.EQ(this=col("activity"), expression=lit(1)))
+                .group_by(col("unit_id"), col("t")),
+            )
+        )
+        ctes.append(
+            (
+                "jl_gap",
+                exp.select(
+                    col("unit_id"),
+                    col("t"),
+                    exp.alias_(shift(exp.Lead, "t", ("t",), "BIGINT"), "next_t"),
+                ).from_("jl_act"),
+            )
+        )
         lapses: exp.Expression | None = None
         for stage in model.lapse_stages:
             assert stage.lapse is not None
-            point = exp.Add(this=col("t"),
-                            expression=lit(round(stage.lapse.after_days * SECONDS_PER_DAY)))
+            point = exp.Add(
+                this=col("t"), expression=lit(round(stage.lapse.after_days * SECONDS_PER_DAY))
+            )
             lapsed = exp.or_(
-                exp.and_(exp.Is(this=col("next_t"), expression=exp.null()),
-                         exp.LTE(this=point, expression=lit(as_of_s))),
+                exp.and_(
+                    exp.Is(this=col("next_t"), expression=exp.null()),
+                    exp.LTE(this=point, expression=lit(as_of_s)),
+                ),
                 exp.GT(this=col("next_t"), expression=point.copy()),
             )
-            one = exp.select(col("unit_id"), exp.alias_(point.copy(), "lapse_t"),
-                             exp.alias_(lit(ranks[stage.id]), "lapse_rank")
-                             ).from_("jl_gap").where(lapsed)
+            one = (
+                exp.select(
+                    col("unit_id"),
+                    exp.alias_(point.copy(), "lapse_t"),
+                    exp.alias_(lit(ranks[stage.id]), "lapse_rank"),
+                )
+                .from_("jl_gap")
+                .where(lapsed)
+            )
             lapses = one if lapses is None else exp.union(lapses, one, distinct=False)
         assert lapses is not None
         ctes.append(("jl_lapse", lapses))
         # (ClickHouse lets a SELECT alias shadow a column in the same SELECT: lapse points get
         # their own name, lapse_t, before they become t)
-        rows = rows.union(exp.select(
-            col("unit_id"), exp.alias_(col("lapse_t"), "t"),
-            exp.alias_(from_seconds(col("lapse_t")), "ts"), exp.alias_(lit(0), "ord"),
-            exp.alias_(lit(0), "seq"),
-            exp.alias_(exp.Cast(this=exp.null(), to=exp.DataType.build("VARCHAR")), "event_id"),
-            exp.alias_(exp.Cast(this=exp.null(), to=exp.DataType.build("INT")), "cand"),
-            col("lapse_rank"),
-        ).from_("jl_lapse"), distinct=False)
+        rows = rows.union(
+            exp.select(
+                col("unit_id"),
+                exp.alias_(col("lapse_t"), "t"),
+                exp.alias_(from_seconds(col("lapse_t")), "ts"),
+                exp.alias_(lit(0), "ord"),
+                exp.alias_(lit(0), "seq"),
+                exp.alias_(exp.Cast(this=exp.null(), to=exp.DataType.build("VARCHAR")), "event_id"),
+                exp.alias_(exp.Cast(this=exp.null(), to=exp.DataType.build("INT")), "cand"),
+                col("lapse_rank"),
+            ).from_("jl_lapse"),
+            distinct=False,
+        )
     ctes.append(("jl_rows", rows))
     order = ("t", "ord", "seq", "event_id")
-    ctes.append(("jl_seg", select_star("jl_rows", [exp.alias_(window(
-        exp.Sum(this=flag(exp.EQ(this=col("ord"), expression=lit(0)))), order=order,
-        kind="ROWS"), "seg")])))
+    ctes.append(
+        (
+            "jl_seg",
+            select_star(
+                "jl_rows",
+                [
+                    exp.alias_(
+                        window(
+                            exp.Sum(this=flag(exp.EQ(this=col("ord"), expression=lit(0)))),
+                            order=order,
+                            kind="ROWS",
+                        ),
+                        "seg",
+                    )
+                ],
+            ),
+        )
+    )
     if model.circular:
-        keyed = exp.Case(ifs=[exp.If(
-            this=exp.Not(this=exp.Is(this=col("cand"), expression=exp.null())),
-            true=exp.Add(this=exp.Mul(this=col("t"), expression=lit(RANK_BASE)),
-                         expression=col("cand")))], default=exp.null())
+        keyed = exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.Not(this=exp.Is(this=col("cand"), expression=exp.null())),
+                    true=exp.Add(
+                        this=exp.Mul(this=col("t"), expression=lit(RANK_BASE)),
+                        expression=col("cand"),
+                    ),
+                )
+            ],
+            default=exp.null(),
+        )
         latest = window(exp.Max(this=keyed), partition=("unit_id", "seg"))
         run: exp.Expression = exp.Sub(
             this=latest,
-            expression=exp.Mul(this=exp.IntDiv(this=latest.copy(), expression=lit(RANK_BASE)),
-                               expression=lit(RANK_BASE)))
+            expression=exp.Mul(
+                this=exp.IntDiv(this=latest.copy(), expression=lit(RANK_BASE)),
+                expression=lit(RANK_BASE),
+            ),
+        )
     else:
         run = window(exp.Max(this=col("cand")), partition=("unit_id", "seg"))
-    lapse_of_segment = exp.Window(this=exp.Max(this=col("lapse_rank")),
-                                  partition_by=[col("unit_id"), col("seg")])
-    ctes.append(("jl_stage", exp.select(
-        col("unit_id"), col("t"), col("ts"), col("ord"), col("seq"), col("event_id"),
-        exp.alias_(exp.Case(
-            # a lapse row is the lapse stage, whatever happens later in the same second
-            ifs=[exp.If(this=exp.EQ(this=col("ord"), expression=lit(0)), true=col("lapse_rank"))],
-            default=exp.Coalesce(this=run, expressions=[lapse_of_segment])), "stage_rank"),
-    ).from_("jl_seg")))
-    ctes.append(("jl_change", select_star("jl_stage", [exp.alias_(
-        shift(exp.Lag, "stage_rank", order, "INT"), "prev_rank")])))
+    lapse_of_segment = exp.Window(
+        this=exp.Max(this=col("lapse_rank")), partition_by=[col("unit_id"), col("seg")]
+    )
+    ctes.append(
+        (
+            "jl_stage",
+            exp.select(
+                col("unit_id"),
+                col("t"),
+                col("ts"),
+                col("ord"),
+                col("seq"),
+                col("event_id"),
+                exp.alias_(
+                    exp.Case(
+                        # a lapse row is the lapse stage, whatever happens later in the same second
+                        ifs=[
+                            exp.If(
+                                this=exp.EQ(this=col("ord"), expression=lit(0)),
+                                true=col("lapse_rank"),
+                            )
+                        ],
+                        default=exp.Coalesce(this=run, expressions=[lapse_of_segment]),
+                    ),
+                    "stage_rank",
+                ),
+            ).from_("jl_seg"),
+        )
+    )
+    ctes.append(
+        (
+            "jl_change",
+            select_star(
+                "jl_stage", [exp.alias_(shift(exp.Lag, "stage_rank", order, "INT"), "prev_rank")]
+            ),
+        )
+    )
     changed = exp.and_(
         exp.Not(this=exp.Is(this=col("stage_rank"), expression=exp.null())),
-        exp.or_(exp.Is(this=col("prev_rank"), expression=exp.null()),
-                exp.NEQ(this=col("stage_rank"), expression=col("prev_rank"))),
+        exp.or_(
+            exp.Is(this=col("prev_rank"), expression=exp.null()),
+            exp.NEQ(this=col("stage_rank"), expression=col("prev_rank")),
+        ),
     )
-    ctes.append(("jl_changes", exp.select(
-        col("unit_id"), col("t"), col("ts"), col("ord"), col("seq"), col("event_id"),
-        col("stage_rank"),
-    ).from_("jl_change").where(changed)))
+    ctes.append(
+        (
+            "jl_changes",
+            exp.select(
+                col("unit_id"),
+                col("t"),
+                col("ts"),
+                col("ord"),
+                col("seq"),
+                col("event_id"),
+                col("stage_rank"),
+            )
+            .from_("jl_change")
+            .where(changed),
+        )
+    )
+
     # the event of an entry: the first event at that instant that fires the entered stage
     def q(name: str, table: str) -> exp.Expression:
         return exp.alias_(col(name, table), name)
 
-    firing = exp.select(
-        q("unit_id", "c"), q("t", "c"), exp.alias_(exp.Min(this=col("ts", "r")), "ts"),
-        q("ord", "c"), exp.alias_(exp.Min(this=col("seq", "r")), "seq"),
-        exp.alias_(exp.ArgMin(this=col("event_id", "r"), expression=col("seq", "r")),
-                   "event_id"), q("stage_rank", "c"),
-    ).from_(exp.to_table("jl_changes").as_("c")).join(
-        exp.to_table("jl_rows").as_("r"),
-        on=exp.and_(exp.EQ(this=col("unit_id", "r"), expression=col("unit_id", "c")),
-                    exp.EQ(this=col("t", "r"), expression=col("t", "c")))).where(exp.and_(
-                        exp.EQ(this=col("ord", "c"), expression=lit(1)),
-                        exp.EQ(this=col("cand", "r"), expression=col("stage_rank", "c")))
-    ).group_by(*[col(n, "c") for n in ("unit_id", "t", "ord", "stage_rank")])
-    lapsing = exp.select(col("unit_id"), col("t"), col("ts"), col("ord"), col("seq"),
-                         col("event_id"), col("stage_rank")).from_("jl_changes").where(
-        exp.EQ(this=col("ord"), expression=lit(0)))
+    firing = (
+        exp.select(
+            q("unit_id", "c"),
+            q("t", "c"),
+            exp.alias_(exp.Min(this=col("ts", "r")), "ts"),
+            q("ord", "c"),
+            exp.alias_(exp.Min(this=col("seq", "r")), "seq"),
+            exp.alias_(
+                exp.ArgMin(this=col("event_id", "r"), expression=col("seq", "r")), "event_id"
+            ),
+            q("stage_rank", "c"),
+        )
+        .from_(exp.to_table("jl_changes").as_("c"))
+        .join(
+            exp.to_table("jl_rows").as_("r"),
+            on=exp.and_(
+                exp.EQ(this=col("unit_id", "r"), expression=col("unit_id", "c")),
+                exp.EQ(this=col("t", "r"), expression=col("t", "c")),
+            ),
+        )
+        .where(
+            exp.and_(
+                exp.EQ(this=col("ord", "c"), expression=lit(1)),
+                exp.EQ(this=col("cand", "r"), expression=col("stage_rank", "c")),
+            )
+        )
+        .group_by(*[col(n, "c") for n in ("unit_id", "t", "ord", "stage_rank")])
+    )
+    lapsing = (
+        exp.select(
+            col("unit_id"),
+            col("t"),
+            col("ts"),
+            col("ord"),
+            col("seq"),
+            col("event_id"),
+            col("stage_rank"),
+        )
+        .from_("jl_changes")
+        .where(exp.EQ(this=col("ord"), expression=lit(0)))
+    )
     ctes.append(("jl_entries", exp.union(firing, lapsing, distinct=False)))
     stage_name = exp.Case(
-        ifs=[exp.If(this=exp.EQ(this=col("stage_rank"), expression=lit(r)), true=lit(s))
-             for s, r in ranks.items()])
+        ifs=[
+            exp.If(this=exp.EQ(this=col("stage_rank"), expression=lit(r)), true=lit(s))
+            for s, r in ranks.items()
+        ]
+    )
     final = exp.select(
         col("unit_id"),
         exp.alias_(stage_name, "stage"),
@@ -213,5 +359,3 @@ def compile_walk(model: JourneyModel, source: StageInput, as_of: datetime) -> ex
     for name, query in ctes:
         final = final.with_(name, as_=query)
     return final.order_by(col("unit_id"), col("entry_number"))
-
-
