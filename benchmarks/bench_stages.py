@@ -114,8 +114,9 @@ def main() -> None:
                                   capture_output=True, text=True, check=True)
             runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
         best = min(runs, key=lambda r: r["seconds"])
+        all_runs = ", ".join(f"{r['seconds']:.1f}" for r in runs)
         print(f"| {best['events']:,} | {best['units']:,} | {best['entries']:,} | "
-              f"{best['seconds']:.1f} | {', '.join(f'{r['seconds']:.1f}' for r in runs)} | "
+              f"{best['seconds']:.1f} | {all_runs} | "
               f"{max(r['peak_gib'] for r in runs):.2f} GiB |", flush=True)
 
 
