@@ -105,7 +105,7 @@ CUSTOMER_EVENT_COLUMNS: Final[tuple[Column, ...]] = (
     Column("event_code", pa.int32(), "INTEGER", "the event name's code in event_names",
            nullable=False),
     *(_EVENT[n] for n in ("channel", "source", "data_party", "revenue", "cost", "currency",
-                          "group_id", "properties", "user_id", "anonymous_id")),
+                          "group_id", "properties")),
 )
 """``customer_events``: the events with their customer, clustered by (customer_id, ts, event_id).
 Written by identity resolution; funnels, paths and attribution scan it."""

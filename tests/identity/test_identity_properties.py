@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import tempfile
 from pathlib import Path
@@ -42,7 +43,8 @@ def messages(draw: st.DrawFn) -> list[dict[str, Any]]:
         if user is None and anon is None:
             anon = "a0"
         message: dict[str, Any] = {
-            "type": kind, "messageId": f"m{order[i]:02d}",
+            "type": kind,
+            "messageId": f"m{order[i]:02d}",
             "timestamp": f"2026-11-02T10:0{draw(st.integers(0, 3))}:00Z",
         }
         if user:
@@ -53,18 +55,28 @@ def messages(draw: st.DrawFn) -> list[dict[str, Any]]:
             message["event"] = draw(st.sampled_from(["view", "purchase"]))
         if kind == "alias":
             message["previousId"] = draw(st.sampled_from(["a0", "a1", "u1", "u2", "old"]))
-        traits = draw(st.fixed_dictionaries({}, optional={
-            "email": st.sampled_from(EMAILS),
-            "phone": st.sampled_from(PHONES),
-            "name": st.sampled_from(["Ann", "Bob", "", None]),
-            "card": st.sampled_from(["C1", " C1 ", "C2"]),
-        }))
+        traits = draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "email": st.sampled_from(EMAILS),
+                    "phone": st.sampled_from(PHONES),
+                    "name": st.sampled_from(["Ann", "Bob", "", None]),
+                    "card": st.sampled_from(["C1", " C1 ", "C2"]),
+                },
+            )
+        )
         if kind == "group":
             message["groupId"] = draw(st.sampled_from(["g0", "g1"]))
-            message["traits"] = draw(st.fixed_dictionaries({}, optional={
-                "name": st.sampled_from(["Acme", "ACME srl", ""]),
-                "email": st.just("ann@x.it"),
-            }))
+            message["traits"] = draw(
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "name": st.sampled_from(["Acme", "ACME srl", ""]),
+                        "email": st.just("ann@x.it"),
+                    },
+                )
+            )
             if traits:
                 message["context"] = {"traits": traits}
         elif traits and kind != "alias":
@@ -77,27 +89,32 @@ def snapshot(ws: Workspace) -> dict[str, Any]:
     """Everything identity resolution writes, order-independent."""
     q = ws.engine.rows
     return {
-        "events": q("SELECT customer_id, seq, event_id, event, user_id, anonymous_id, group_id "
-                    "FROM customer_events ORDER BY customer_id, seq"),
-        "codes_ok": q("SELECT count(*) AS bad FROM customer_events c "
-                      "JOIN event_names n USING (event_code) WHERE n.event <> c.event")[0],
+        "events": q(
+            "SELECT customer_id, seq, event_id, event, group_id "
+            "FROM customer_events ORDER BY customer_id, seq"
+        ),
+        "codes_ok": q(
+            "SELECT count(*) AS bad FROM customer_events c "
+            "JOIN event_names n USING (event_code) WHERE n.event <> c.event"
+        )[0],
         "profiles": q("SELECT * FROM customer_profiles ORDER BY customer_id"),
         "identifiers": q("SELECT * FROM identity_identifiers ORDER BY kind, value"),
-        "links": q("SELECT * EXCLUDE (first_ts, last_ts) FROM identity_links "
-                   "ORDER BY ALL"),
+        "links": q("SELECT * EXCLUDE (first_ts, last_ts) FROM identity_links ORDER BY ALL"),
         "quarantine": q("SELECT * FROM identity_quarantine ORDER BY kind, value"),
         "accounts": q("SELECT * FROM accounts ORDER BY account_id"),
         "members": q("SELECT * FROM account_members ORDER BY ALL"),
     }
 
 
-CONFIGS = st.fixed_dictionaries({
-    "identifiers": st.sampled_from([("email", "phone"), ("email", "phone", "card")]),
-    "blocklist": st.sampled_from([(), ("info@shop.it",), ("u3", "ann@x.it")]),
-    "max_links": st.integers(1, 3),
-    "max_user_links": st.integers(1, 3),
-    "hash_identifiers": st.booleans(),
-})
+CONFIGS = st.fixed_dictionaries(
+    {
+        "identifiers": st.sampled_from([("email", "phone"), ("email", "phone", "card")]),
+        "blocklist": st.sampled_from([(), ("info@shop.it",), ("u3", "ann@x.it")]),
+        "max_links": st.integers(1, 3),
+        "max_user_links": st.integers(1, 3),
+        "hash_identifiers": st.booleans(),
+    }
+)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -106,10 +123,11 @@ def test_incremental_equals_full_and_the_reference(
     log: list[dict[str, Any]], cuts: list[int], identity: dict[str, Any]
 ) -> None:
     bounds = sorted({0, len(log), *(c for c in cuts if c < len(log))})
-    with tempfile.TemporaryDirectory() as folder, journeylens.create_workspace(
-        Path(folder) / "ws", identity=identity
-    ) as ws:
-        for start, end in zip(bounds, bounds[1:], strict=False):
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        journeylens.create_workspace(Path(folder) / "ws", identity=identity) as ws,
+    ):
+        for start, end in itertools.pairwise(bounds):
             ws.append_messages(log[start:end], source="web", on_error="stop")
             ws.resolve_identities()
         incremental = snapshot(ws)

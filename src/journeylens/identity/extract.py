@@ -4,15 +4,18 @@ A batch is every event (full run) or the events stored since the last run (incre
 reduced in SQL to aggregates that merge associatively with what earlier runs stored, so the
 state after several incremental runs equals the state of one full run:
 
+* ``_identity_sigs`` — one row per distinct ``(user_id, anonymous_id)`` of events (a
+  *signature*: the unit events are assigned to customers by), with its activity;
 * ``_identity_nodes`` — one row per identifier ``(kind, value)``: first/last event, events;
-* ``_identity_links`` — one row per ``(user node, anonymous node, other node, reason)``:
-  the evidence that identifiers belong together, with its first event and source;
-* ``_identity_sigs`` — one row per distinct ``(user_id, anonymous_id)`` of events: the unit
-  that events are assigned to customers by;
-* ``_identity_traits`` / ``_identity_account_traits`` — the latest non-empty value of each trait
-  per signature / per account.
+* ``_identity_links`` — one row per ``(user node, anonymous node, other node, reason)``: the
+  evidence that identifiers belong together, with its first event and source;
+* ``_identity_traits`` / ``_identity_account_traits`` — the latest non-empty value of each
+  trait per signature / per account; ``_identity_groups`` — group ids per signature.
 
-Only the distinct phone texts of the batch reach Python (``phonenumbers`` parses them).
+Rows are keyed by salted 64-bit hashes (the ``_jl_*`` macros), so no step looks keys up; a
+second, independent hash detects two values sharing a key (then the caller re-salts).
+Two passes read the events: one grouped by signature, one over the traits JSON. Only the
+distinct phone texts of the batch reach Python (``phonenumbers`` parses them).
 """
 
 from __future__ import annotations
@@ -21,29 +24,52 @@ from typing import Final
 
 from journeylens.config import IdentityConfig
 from journeylens.engines.base import Engine
-from journeylens.identity.identifiers import (
-    EMAIL,
-    PHONE,
-    WHITESPACE,
-    phone_table,
-    trait_kinds_table,
-)
+from journeylens.errors import StorageError
+from journeylens.identity.identifiers import EMAIL, PHONE, WHITESPACE, phone_table
 
-__all__ = ["extract_batch", "select_batch"]
+__all__ = ["KeyCollision", "define_keys", "deleted_imports", "extract_batch", "select_batch"]
 
 # The person traits of an event: an identify/track/… message's traits; a group message's
 # traits describe the account, so its person traits are those of its context.
 _PERSON_TRAITS: Final = (
     "CASE WHEN type = 'group' THEN json_extract(context, '$.traits') ELSE traits END"
 )
-_FIRST: Final = (
-    "min(ts) AS first_ts, arg_min(event_id, (ts, event_id)) AS first_event_id, "
-    "arg_min(source, (ts, event_id)) AS source, max(ts) AS last_ts, count(*) AS events"
-)
+_POINTER: Final = "'/' || replace(replace(k, '~', '~0'), '/', '~1')"
 _NONEMPTY: Final = (
     "value IS NOT NULL AND json_type(value) <> 'NULL' AND value NOT IN ('[]', '{}') "
     "AND NOT (json_type(value) = 'VARCHAR' AND trim(value ->> '$', ?) = '')"
 )
+_FIRST_MERGE: Final = (
+    "CASE WHEN (m.first_ts, m.first_event_id) < (t.first_ts, t.first_event_id) "
+    "THEN m.{col} ELSE t.{col} END"
+)
+
+
+class KeyCollision(StorageError):
+    """Two different values got the same 64-bit key; resolve again with another salt."""
+
+
+def define_keys(engine: Engine, salt: int) -> None:
+    """The key macros, salted: ``_jl_node(kind, value)`` (0 for a null value),
+    ``_jl_sig(user_id, anonymous_id)`` and their independent twins ``_jl_node2``/``_jl_sig2``
+    (used only to detect collisions)."""
+    s, s2 = int(salt), int(salt) + 7919
+    engine.execute(
+        f"CREATE OR REPLACE TEMP MACRO _jl_node(k, v) AS "
+        f"CASE WHEN v IS NULL THEN 0::UBIGINT ELSE hash({s}, k, v) END"
+    )
+    engine.execute(f"CREATE OR REPLACE TEMP MACRO _jl_node2(k, v) AS hash({s2}, v, k)")
+    engine.execute(
+        f"CREATE OR REPLACE TEMP MACRO _jl_sig(u, a) AS "
+        f"hash({s}, 'sig', coalesce(u, ''), coalesce(a, ''))"
+    )
+    engine.execute(
+        f"CREATE OR REPLACE TEMP MACRO _jl_sig2(u, a) AS "
+        f"hash({s2}, coalesce(a, ''), 'sig', coalesce(u, ''))"
+    )
+    engine.execute(
+        f"CREATE OR REPLACE TEMP MACRO _jl_link(u, a, t, r) AS hash({s}, 'link', u, a, t, r)"
+    )
 
 
 def select_batch(engine: Engine, *, full: bool) -> int:
@@ -68,12 +94,14 @@ def select_batch(engine: Engine, *, full: bool) -> int:
         )
         source = "_idb_events"
     engine.execute(
-        "CREATE OR REPLACE TEMP VIEW _idb_src AS SELECT event_id, ts, source, type, event, "
-        "nullif(user_id, '') AS user_id, nullif(anonymous_id, '') AS anonymous_id, "
-        "nullif(previous_id, '') AS previous_id, nullif(group_id, '') AS group_id, "
+        "CREATE OR REPLACE TEMP VIEW _idb_src AS SELECT event_id, ts, source, type, channel, "
+        "user_id, anonymous_id, nullif(previous_id, '') AS previous_id, "
+        "nullif(group_id, '') AS group_id, "
         f"{_PERSON_TRAITS} AS person_traits, "
-        "CASE WHEN type = 'group' THEN traits END AS account_traits "
-        f"FROM {source}"
+        "CASE WHEN type = 'group' THEN traits END AS account_traits, "
+        "_jl_sig(user_id, anonymous_id) AS sig "
+        "FROM (SELECT * REPLACE (nullif(user_id, '') AS user_id, "
+        f"nullif(anonymous_id, '') AS anonymous_id) FROM {source})"
     )
     return int(engine.scalar("SELECT count(*) FROM _idb_src"))
 
@@ -89,34 +117,71 @@ def deleted_imports(engine: Engine) -> int:
 
 
 def extract_batch(engine: Engine, config: IdentityConfig) -> None:
-    """Merge the batch in ``_idb_src`` into the identity state tables."""
-    _trait_identifiers(engine, config)
-    _nodes(engine)
+    """Merge the batch in ``_idb_src`` into the identity state tables.
+
+    Raises :class:`KeyCollision` when two values share a key (astronomically rare).
+    """
     _signatures(engine)
+    _trait_pass(engine, config)
+    _nodes(engine)
     _links(engine)
-    _traits(engine, config)
+    _merge_state(engine)
+    engine.execute("CREATE OR REPLACE TABLE _identity_imports AS SELECT * FROM _idb_counts")
+
+
+def _signatures(engine: Engine) -> None:
+    """Pass 1: the batch grouped by signature; pairs of ids per reason; aliases; groups."""
     engine.execute(
-        "CREATE OR REPLACE TABLE _identity_imports AS SELECT * FROM _idb_counts"
+        "CREATE OR REPLACE TEMP TABLE _idb_sig AS SELECT sig, any_value(user_id) AS user_id, "
+        "any_value(anonymous_id) AS anonymous_id, min(h2) <> max(h2) AS collision, "
+        "min((ts, event_id)) AS first, max(ts) AS last_ts, count(*) AS events, "
+        "count(*) FILTER (WHERE type IN ('track', 'page', 'screen')) AS touchpoints "
+        "FROM (SELECT *, _jl_sig2(user_id, anonymous_id) AS h2 FROM _idb_src) GROUP BY sig"
+    )
+    if engine.scalar("SELECT count(*) FROM _idb_sig WHERE collision"):
+        raise KeyCollision("two signatures share a key")
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE _idb_pair AS SELECT any_value(user_id) AS user_id, "
+        "any_value(anonymous_id) AS anonymous_id, reason, min((ts, event_id, source)) AS first,"
+        " max(ts) AS last_ts, count(*) AS events FROM (SELECT sig, user_id, anonymous_id, ts, "
+        "event_id, source, CASE type WHEN 'identify' THEN 'identify' WHEN 'alias' THEN 'alias' "
+        "ELSE 'same_event' END AS reason FROM _idb_src "
+        "WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL) GROUP BY sig, reason"
+    )
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE _idb_prev AS SELECT user_id, anonymous_id, previous_id, "
+        "min((ts, event_id, source)) AS first, max(ts) AS last_ts, count(*) AS events "
+        "FROM _idb_src WHERE previous_id IS NOT NULL AND user_id IS NOT NULL GROUP BY 1, 2, 3"
+    )
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE _idb_group AS SELECT sig, group_id AS account_id, "
+        "min(ts) AS first_ts, max(ts) AS last_ts, count(*) AS events FROM _idb_src "
+        "WHERE group_id IS NOT NULL GROUP BY 1, 2"
     )
 
 
-def _trait_identifiers(engine: Engine, config: IdentityConfig) -> None:
-    """``_idb_tid``: one row per (event, trait identifier), normalised (and hashed)."""
-    kinds = trait_kinds_table(config.identifiers)
-    with engine.registered("_idb_kinds", kinds):
-        engine.execute(
-            "CREATE OR REPLACE TEMP TABLE _idb_occ AS SELECT s.event_id, s.ts, s.source, "
-            "s.user_id, s.anonymous_id, k.kind, "
-            "json_extract_string(s.person_traits, k.pointer) AS raw "
-            "FROM _idb_src s CROSS JOIN _idb_kinds k "
-            "WHERE json_type(s.person_traits, k.pointer) IN ('VARCHAR', 'BIGINT', 'UBIGINT')"
-        )
+def _trait_pass(engine: Engine, config: IdentityConfig) -> None:
+    """Pass 2: every (event, trait key, value); identifiers normalised; latest traits."""
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE _idb_kv AS SELECT sig, user_id, anonymous_id, ts, "
+        f"event_id, source, k AS key, json_extract(person_traits, {_POINTER}) AS value "
+        "FROM (SELECT *, unnest(json_keys(person_traits)) AS k FROM _idb_src "
+        "WHERE json_type(person_traits) = 'OBJECT')"
+    )
+    identifiers = list(config.identifiers)
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE _idb_occ AS SELECT sig, user_id, anonymous_id, ts, "
+        "event_id, source, key AS kind, value ->> '$' AS raw FROM _idb_kv "
+        "WHERE list_contains(?::VARCHAR[], key) "
+        "AND json_type(value) IN ('VARCHAR', 'BIGINT', 'UBIGINT')",
+        [identifiers],
+    )
     raws = engine.arrow("SELECT DISTINCT raw FROM _idb_occ WHERE kind = ?", [PHONE])
     phones = phone_table(raws.column("raw").to_pylist(), config.phone_region)
     with engine.registered("_idb_phones", phones):
         engine.execute(
             "CREATE OR REPLACE TEMP TABLE _idb_tid AS "
-            "SELECT event_id, ts, source, user_id, anonymous_id, kind, "
+            "SELECT sig, user_id, anonymous_id, ts, event_id, source, kind, "
             "CASE WHEN ? THEN sha256(v) ELSE v END AS value FROM ("
             "  SELECT o.*, CASE"
             "    WHEN o.kind = ? THEN CASE WHEN regexp_full_match(lower(trim(o.raw, ?)),"
@@ -127,6 +192,39 @@ def _trait_identifiers(engine: Engine, config: IdentityConfig) -> None:
             ") WHERE v IS NOT NULL",
             [config.hash_identifiers, EMAIL, WHITESPACE, WHITESPACE, PHONE, WHITESPACE, PHONE],
         )
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE _idb_tagg AS SELECT user_id, anonymous_id, kind, value, "
+        "min((ts, event_id, source)) AS first, max(ts) AS last_ts, count(*) AS events "
+        "FROM _idb_tid GROUP BY 1, 2, 3, 4"
+    )
+    # With hashing, identifier traits keep only the hash of their valid value.
+    value = (
+        "CASE WHEN list_contains(?::VARCHAR[], p.key) THEN to_json(i.value) ELSE p.value END"
+        if config.hash_identifiers
+        else "p.value"
+    )
+    join = (
+        "LEFT JOIN _idb_tid i ON i.event_id = p.event_id AND i.kind = p.key"
+        if config.hash_identifiers
+        else ""
+    )
+    params: list[object] = [identifiers] if config.hash_identifiers else []
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE _idb_traits AS SELECT sig, key, "
+        "max((ts, event_id, value)) AS latest FROM ("
+        f"SELECT p.sig, p.key, p.ts, p.event_id, {value} AS value FROM _idb_kv p {join}"
+        f") WHERE {_NONEMPTY} GROUP BY 1, 2",
+        [*params, WHITESPACE],
+    )
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE _idb_account_traits AS SELECT account_id, key, "
+        "max((ts, event_id, value)) AS latest FROM ("
+        f"SELECT group_id AS account_id, ts, event_id, k AS key, "
+        f"json_extract(account_traits, {_POINTER}) AS value FROM (SELECT *, "
+        "unnest(json_keys(account_traits)) AS k FROM _idb_src WHERE group_id IS NOT NULL "
+        f"AND json_type(account_traits) = 'OBJECT')) WHERE {_NONEMPTY} GROUP BY 1, 2",
+        [WHITESPACE],
+    )
 
 
 def _nodes(engine: Engine) -> None:
@@ -135,163 +233,121 @@ def _nodes(engine: Engine) -> None:
     A ``previousId`` is mentioned as an anonymous id and as a user id (not observed: only an
     alias names it); which of the two it links is decided when linking.
     """
+    stats = "first, last_ts, events"
+    stats3 = "(first[1], first[2]) AS first, last_ts, events"
     engine.execute(
-        "CREATE OR REPLACE TEMP TABLE _idb_mention AS "
-        "SELECT kind, value, bool_or(observed) AS observed, min(ts) AS first_ts, "
-        "arg_min(event_id, (ts, event_id)) AS first_event_id, max(ts) AS last_ts, "
-        "count(*) AS events FROM ("
-        " SELECT 'user_id' AS kind, user_id AS value, true AS observed, ts, event_id "
-        " FROM _idb_src WHERE user_id IS NOT NULL"
-        " UNION ALL SELECT 'anonymous_id', anonymous_id, true, ts, event_id "
-        " FROM _idb_src WHERE anonymous_id IS NOT NULL"
-        " UNION ALL SELECT 'anonymous_id', previous_id, false, ts, event_id FROM _idb_src"
-        " WHERE user_id IS NOT NULL AND previous_id IS DISTINCT FROM anonymous_id"
-        "   AND previous_id IS NOT NULL"
-        " UNION ALL SELECT 'user_id', previous_id, false, ts, event_id FROM _idb_src"
-        " WHERE user_id IS NOT NULL AND previous_id <> user_id"
-        " UNION ALL SELECT kind, value, true, ts, event_id FROM _idb_tid"
-        ") GROUP BY kind, value"
+        "CREATE OR REPLACE TEMP TABLE _idb_mention AS SELECT _jl_node(kind, value) AS node, "
+        "any_value(kind) AS kind, any_value(value) AS value, "
+        "min(_jl_node2(kind, value)) <> max(_jl_node2(kind, value)) AS collision, "
+        "bool_or(observed) AS observed, min(first) AS first, max(last_ts) AS last_ts, "
+        "sum(events)::BIGINT AS events FROM ("
+        f" SELECT 'user_id' AS kind, user_id AS value, true AS observed, {stats}"
+        " FROM _idb_sig WHERE user_id IS NOT NULL"
+        f" UNION ALL SELECT 'anonymous_id', anonymous_id, true, {stats}"
+        " FROM _idb_sig WHERE anonymous_id IS NOT NULL"
+        f" UNION ALL SELECT 'anonymous_id', previous_id, false, {stats3} FROM _idb_prev"
+        " WHERE previous_id IS DISTINCT FROM anonymous_id"
+        f" UNION ALL SELECT 'user_id', previous_id, false, {stats3} FROM _idb_prev"
+        " WHERE previous_id <> user_id"
+        f" UNION ALL SELECT kind, value, true, {stats3} FROM _idb_tagg"
+        ") GROUP BY 1"
+    )
+    collisions = engine.scalar(
+        "SELECT count(*) FROM _idb_mention m LEFT JOIN _identity_nodes n USING (node) "
+        "WHERE m.collision OR m.node = 0 OR (n.node IS NOT NULL "
+        "AND (n.kind <> m.kind OR n.value <> m.value))"
+    )
+    if collisions:
+        raise KeyCollision("two identifiers share a key")
+    engine.execute(
+        "UPDATE _identity_nodes t SET observed = t.observed OR m.observed, "
+        f"first_event_id = {_FIRST_MERGE.format(col='first_event_id')}, "
+        "first_ts = least(t.first_ts, m.first_ts), last_ts = greatest(t.last_ts, m.last_ts), "
+        "events = t.events + m.events FROM (SELECT node, observed, first[1] AS first_ts, "
+        "first[2] AS first_event_id, last_ts, events FROM _idb_mention) m WHERE t.node = m.node"
     )
     engine.execute(
-        "UPDATE _identity_nodes n SET observed = n.observed OR m.observed, "
-        "first_event_id = CASE WHEN (m.first_ts, m.first_event_id) < (n.first_ts, "
-        "n.first_event_id) THEN m.first_event_id ELSE n.first_event_id END, "
-        "first_ts = least(n.first_ts, m.first_ts), last_ts = greatest(n.last_ts, m.last_ts), "
-        "events = n.events + m.events "
-        "FROM _idb_mention m WHERE n.kind = m.kind AND n.value = m.value"
-    )
-    engine.execute(
-        "INSERT INTO _identity_nodes SELECT "
-        "(SELECT coalesce(max(node_id) + 1, 0) FROM _identity_nodes) + row_number() OVER () - 1,"
-        " m.kind, m.value, m.observed, m.first_ts, m.first_event_id, m.last_ts, m.events, "
-        "NULL, NULL, 0 FROM _idb_mention m "
-        "ANTI JOIN _identity_nodes n ON n.kind = m.kind AND n.value = m.value"
-    )
-
-
-def _signatures(engine: Engine) -> None:
-    engine.execute(
-        "CREATE OR REPLACE TEMP TABLE _idb_sig AS SELECT coalesce(user_id, '') AS user_id, "
-        "coalesce(anonymous_id, '') AS anonymous_id, min(ts) AS first_ts, max(ts) AS last_ts, "
-        "count(*) AS events FROM _idb_src GROUP BY 1, 2"
-    )
-    engine.execute(
-        "UPDATE _identity_sigs s SET first_ts = least(s.first_ts, m.first_ts), "
-        "last_ts = greatest(s.last_ts, m.last_ts), events = s.events + m.events "
-        "FROM _idb_sig m WHERE s.user_id = m.user_id AND s.anonymous_id = m.anonymous_id"
-    )
-    engine.execute(
-        "INSERT INTO _identity_sigs SELECT "
-        "(SELECT coalesce(max(sig_id) + 1, 0) FROM _identity_sigs) + row_number() OVER () - 1, "
-        "m.user_id, m.anonymous_id, coalesce(un.node_id, -1), coalesce(an.node_id, -1), "
-        "m.first_ts, m.last_ts, m.events, NULL FROM _idb_sig m "
-        "LEFT JOIN _identity_nodes un ON un.kind = 'user_id' AND un.value = m.user_id "
-        "LEFT JOIN _identity_nodes an ON an.kind = 'anonymous_id' AND an.value = m.anonymous_id "
-        "ANTI JOIN _identity_sigs s ON s.user_id = m.user_id AND s.anonymous_id = m.anonymous_id"
+        "INSERT INTO _identity_nodes SELECT m.node, m.kind, m.value, m.observed, m.first[1], "
+        "m.first[2], m.last_ts, m.events FROM _idb_mention m "
+        "ANTI JOIN _identity_nodes n USING (node)"
     )
 
 
 def _links(engine: Engine) -> None:
-    """The evidence of the batch, aggregated per (u, a, t, reason), merged into the links."""
+    """The evidence of the batch, one row per (u, a, t, reason), merged into the links."""
     engine.execute(
-        "CREATE OR REPLACE TEMP TABLE _idb_link AS "
-        "WITH raw AS ("
-        " SELECT user_id, anonymous_id, NULL::VARCHAR AS t_kind, NULL::VARCHAR AS t_value,"
-        "  CASE type WHEN 'identify' THEN 'identify' WHEN 'alias' THEN 'alias'"
-        "  ELSE 'same_event' END AS reason, ts, event_id, source FROM _idb_src"
-        " WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL"
-        " UNION ALL SELECT user_id, NULL, 'anonymous_id', previous_id, 'alias', ts, event_id,"
-        "  source FROM _idb_src WHERE user_id IS NOT NULL AND previous_id IS NOT NULL"
-        "  AND previous_id IS DISTINCT FROM anonymous_id"
-        " UNION ALL SELECT user_id, NULL, 'user_id', previous_id, 'alias', ts, event_id, source"
-        "  FROM _idb_src WHERE user_id IS NOT NULL AND previous_id <> user_id"
-        " UNION ALL SELECT user_id, anonymous_id, kind, value, 'trait:' || kind, ts, event_id,"
-        "  source FROM _idb_tid"
-        "), agg AS ("
-        f" SELECT user_id, anonymous_id, t_kind, t_value, reason, {_FIRST}"
-        " FROM raw GROUP BY ALL"
-        ") SELECT coalesce(un.node_id, -1) AS u, coalesce(an.node_id, -1) AS a,"
-        " coalesce(tn.node_id, -1) AS t, agg.reason, agg.first_ts, agg.first_event_id,"
-        " agg.source, agg.last_ts, agg.events FROM agg"
-        " LEFT JOIN _identity_nodes un ON un.kind = 'user_id' AND un.value = agg.user_id"
-        " LEFT JOIN _identity_nodes an ON an.kind = 'anonymous_id' AND an.value = agg.anonymous_id"
-        " LEFT JOIN _identity_nodes tn ON tn.kind = agg.t_kind AND tn.value = agg.t_value"
+        "CREATE OR REPLACE TEMP TABLE _idb_link AS SELECT "
+        "_jl_link(u, a, t, reason) AS link, * FROM ("
+        " SELECT coalesce(_jl_node('user_id', user_id), 0) AS u,"
+        " coalesce(_jl_node('anonymous_id', anonymous_id), 0) AS a,"
+        " coalesce(_jl_node(t_kind, t_value), 0) AS t, reason, first[1] AS first_ts,"
+        " first[2] AS first_event_id, first[3] AS source, last_ts, events FROM ("
+        " SELECT user_id, anonymous_id, NULL AS t_kind, NULL AS t_value, reason, first,"
+        "  last_ts, events FROM _idb_pair"
+        " UNION ALL SELECT user_id, NULL, 'anonymous_id', previous_id, 'alias', first,"
+        "  last_ts, events FROM _idb_prev WHERE previous_id IS DISTINCT FROM anonymous_id"
+        " UNION ALL SELECT user_id, NULL, 'user_id', previous_id, 'alias', first, last_ts,"
+        "  events FROM _idb_prev WHERE previous_id <> user_id"
+        " UNION ALL SELECT user_id, anonymous_id, kind, value, 'trait:' || kind, first,"
+        "  last_ts, events FROM _idb_tagg))"
+    )
+    # several previous ids may repeat a (u, t) pair: aggregate before merging
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE _idb_link AS SELECT link, any_value(u) AS u, "
+        "any_value(a) AS a, any_value(t) AS t, any_value(reason) AS reason, "
+        "min((first_ts, first_event_id, source)) AS first, max(last_ts) AS last_ts, "
+        "sum(events)::BIGINT AS events FROM _idb_link GROUP BY link"
     )
     engine.execute(
-        "UPDATE _identity_links l SET "
-        "first_event_id = CASE WHEN (m.first_ts, m.first_event_id) < (l.first_ts, "
-        "l.first_event_id) THEN m.first_event_id ELSE l.first_event_id END, "
-        "source = CASE WHEN (m.first_ts, m.first_event_id) < (l.first_ts, l.first_event_id) "
-        "THEN m.source ELSE l.source END, first_ts = least(l.first_ts, m.first_ts), "
-        "last_ts = greatest(l.last_ts, m.last_ts), events = l.events + m.events "
-        "FROM _idb_link m WHERE l.u = m.u AND l.a = m.a AND l.t = m.t AND l.reason = m.reason"
+        "UPDATE _identity_links t SET "
+        f"first_event_id = {_FIRST_MERGE.format(col='first_event_id')}, "
+        f"source = {_FIRST_MERGE.format(col='source')}, "
+        "first_ts = least(t.first_ts, m.first_ts), last_ts = greatest(t.last_ts, m.last_ts), "
+        "events = t.events + m.events FROM (SELECT link, first[1] AS first_ts, "
+        "first[2] AS first_event_id, first[3] AS source, last_ts, events FROM _idb_link) m "
+        "WHERE t.link = m.link"
     )
     engine.execute(
-        "INSERT INTO _identity_links SELECT "
-        "(SELECT coalesce(max(link_id) + 1, 0) FROM _identity_links) + row_number() OVER () - 1,"
-        " m.u, m.a, m.t, m.reason, m.first_ts, m.first_event_id, m.source, m.last_ts, m.events,"
-        " -1, false FROM _idb_link m ANTI JOIN _identity_links l "
-        "ON l.u = m.u AND l.a = m.a AND l.t = m.t AND l.reason = m.reason"
+        "INSERT INTO _identity_links SELECT m.link, m.u, m.a, m.t, m.reason, m.first[1], "
+        "m.first[2], m.first[3], m.last_ts, m.events FROM _idb_link m "
+        "ANTI JOIN _identity_links l USING (link)"
     )
 
 
-def _latest(engine: Engine, target: str, key_columns: str, source_sql: str,
-            params: list[object]) -> None:
-    """Merge the latest non-empty value per (key columns, trait key) into ``target``."""
+def _merge_state(engine: Engine) -> None:
+    """Signatures, traits and group memberships of the batch, merged into the state."""
     engine.execute(
-        f"CREATE OR REPLACE TEMP TABLE _idb_latest AS SELECT {key_columns}, key, "
-        "arg_max(value, (ts, event_id)) AS value, max(ts) AS ts, "
-        "arg_max(event_id, (ts, event_id)) AS event_id "
-        f"FROM ({source_sql}) WHERE {_NONEMPTY} GROUP BY ALL",
-        [*params, WHITESPACE],
-    )
-    match = " AND ".join(f"t.{c.strip()} = m.{c.strip()}" for c in key_columns.split(","))
-    engine.execute(
-        f"UPDATE {target} t SET value = m.value, ts = m.ts, event_id = m.event_id "
-        f"FROM _idb_latest m WHERE {match} AND t.key = m.key "
-        "AND (m.ts, m.event_id) > (t.ts, t.event_id)"
+        "UPDATE _identity_sigs t SET "
+        "first_event_id = CASE WHEN m.first < (t.first_ts, t.first_event_id) THEN m.first[2] "
+        "ELSE t.first_event_id END, first_ts = least(t.first_ts, m.first[1]), "
+        "last_ts = greatest(t.last_ts, m.last_ts), events = t.events + m.events, "
+        "touchpoints = t.touchpoints + m.touchpoints "
+        "FROM _idb_sig m WHERE t.sig = m.sig"
     )
     engine.execute(
-        f"INSERT INTO {target} SELECT m.* FROM _idb_latest m "
-        f"ANTI JOIN {target} t ON {match} AND t.key = m.key"
+        "INSERT INTO _identity_sigs SELECT m.sig, coalesce(m.user_id, ''), "
+        "coalesce(m.anonymous_id, ''), coalesce(_jl_node('user_id', m.user_id), 0), "
+        "coalesce(_jl_node('anonymous_id', m.anonymous_id), 0), m.first[1], m.first[2], "
+        "m.last_ts, m.events, m.touchpoints FROM _idb_sig m "
+        "ANTI JOIN _identity_sigs s USING (sig)"
     )
-
-
-_KEYS: Final = (
-    "SELECT {cols}, ts, event_id, k AS key, "
-    "json_extract({obj}, '/' || replace(replace(k, '~', '~0'), '/', '~1')) AS value "
-    "FROM (SELECT {cols}, ts, event_id, {obj}, unnest(json_keys({obj})) AS k "
-    "FROM _idb_src WHERE json_type({obj}) = 'OBJECT')"
-)
-
-
-def _traits(engine: Engine, config: IdentityConfig) -> None:
-    """Person traits per signature and account traits per account, latest non-empty wins.
-
-    With ``hash_identifiers`` the identifier traits (email, phone…) are stored as the hash of
-    their normalised value, and not at all when they are not valid identifiers.
-    """
-    person = _KEYS.format(cols="user_id, anonymous_id", obj="person_traits")
-    if config.hash_identifiers:
-        person = (
-            "SELECT p.user_id, p.anonymous_id, p.ts, p.event_id, p.key, "
-            "CASE WHEN p.key IN (SELECT unnest(?::VARCHAR[])) THEN to_json(i.value) "
-            "ELSE p.value END AS value "
-            f"FROM ({person}) p LEFT JOIN _idb_tid i "
-            "ON i.event_id = p.event_id AND i.kind = p.key"
+    for target, key in (("_identity_traits", "sig"), ("_identity_account_traits", "account_id")):
+        source = "_idb_traits" if key == "sig" else "_idb_account_traits"
+        engine.execute(
+            f"UPDATE {target} t SET value = m.latest[3], ts = m.latest[1], "
+            f"event_id = m.latest[2] FROM {source} m WHERE t.{key} = m.{key} "
+            "AND t.key = m.key AND m.latest > (t.ts, t.event_id, t.value)"
         )
-        params: list[object] = [list(config.identifiers)]
-    else:
-        params = []
-    by_sig = (
-        "SELECT s.sig_id, p.ts, p.event_id, p.key, p.value "
-        f"FROM ({person}) p JOIN _identity_sigs s "
-        "ON s.user_id = coalesce(p.user_id, '') AND s.anonymous_id = coalesce(p.anonymous_id, '')"
+        engine.execute(
+            f"INSERT INTO {target} SELECT m.{key}, m.key, m.latest[3], m.latest[1], "
+            f"m.latest[2] FROM {source} m ANTI JOIN {target} t USING ({key}, key)"
+        )
+    engine.execute(
+        "UPDATE _identity_groups t SET first_ts = least(t.first_ts, m.first_ts), "
+        "last_ts = greatest(t.last_ts, m.last_ts), events = t.events + m.events "
+        "FROM _idb_group m WHERE t.sig = m.sig AND t.account_id = m.account_id"
     )
-    _latest(engine, "_identity_traits", "sig_id", by_sig, params)
-    account = _KEYS.format(cols="group_id", obj="account_traits")
-    account = (
-        "SELECT group_id AS account_id, ts, event_id, key, value "
-        f"FROM ({account}) WHERE group_id IS NOT NULL"
+    engine.execute(
+        "INSERT INTO _identity_groups SELECT m.* FROM _idb_group m "
+        "ANTI JOIN _identity_groups t USING (sig, account_id)"
     )
-    _latest(engine, "_identity_account_traits", "account_id", account, [])

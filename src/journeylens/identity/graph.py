@@ -3,7 +3,8 @@ connected components, and the customer id of each component.
 
 Runs over the whole identity state on every resolve (its size is the number of identifiers, not
 of events): the guard depends on all evidence, so an identifier that crosses ``max_links``
-today un-links what it linked yesterday, exactly as a full rebuild would.
+today un-links what it linked yesterday, exactly as a full rebuild would. The work is NumPy and
+SciPy on integer arrays; SQL only fetches the keys and writes the results back.
 
 Rules, in order (docs/identity.md says them for users):
 
@@ -47,38 +48,55 @@ __all__ = ["GraphOutcome", "link"]
 USER, ANON, TRAIT = 0, 1, 2
 PAIR, ALIAS, TRAIT_LINK = 0, 1, 2
 BLOCKED, OVER_CAP = 1, 2
-QUARANTINE_SQL: Final = "CASE g.quarantine WHEN 1 THEN 'blocklist' WHEN 2 THEN 'max_links' END"
 
 Ints = npt.NDArray[np.int64]
+Keys = npt.NDArray[np.uint64]
 Bools = npt.NDArray[np.bool_]
+
+_KIND_CODE: Final = "CASE n.kind WHEN 'user_id' THEN 0 WHEN 'anonymous_id' THEN 1 ELSE 2 END"
 
 
 @dataclass(frozen=True)
 class GraphOutcome:
     nodes: int
     links_used: int
-    components: int
+    customers: int
 
 
-def _fetch_nodes(engine: Engine, config: IdentityConfig) -> tuple[Ints, Bools]:
-    """Kind code and "blocked" flag of every node, indexed by node id."""
+class _Index:
+    """Dense positions 0..n-1 of the node keys (64-bit hashes); key 0 means "none" (-1)."""
+
+    def __init__(self, keys: Keys) -> None:
+        self.order = np.argsort(keys)
+        self.sorted = keys[self.order]
+
+    def __call__(self, keys: Keys) -> Ints:
+        if not len(self.sorted):
+            return np.full(len(keys), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.sorted, keys), len(self.sorted) - 1)
+        found = (keys != 0) & (self.sorted[pos] == keys)
+        out: Ints = np.where(found, self.order[pos], -1).astype(np.int64)
+        return out
+
+
+def _col(table: pa.Table, name: str) -> npt.NDArray[np.generic]:
+    values: npt.NDArray[np.generic] = table.column(name).to_numpy(zero_copy_only=False)
+    return values
+
+
+def _fetch_nodes(engine: Engine, config: IdentityConfig) -> pa.Table:
+    """Every node with its kind code, flags and its previous state."""
     with engine.registered("_g_block", blocklist_table(config)):
-        table = engine.arrow(
-            "SELECT n.node_id, CASE n.kind WHEN 'user_id' THEN 0 WHEN 'anonymous_id' THEN 1 "
-            "ELSE 2 END AS k, (b.value IS NOT NULL OR "
-            "list_contains(?::VARCHAR[], lower(trim(n.value, ?)))) AS blocked "
-            "FROM _identity_nodes n "
+        return engine.arrow(
+            f"SELECT n.node, {_KIND_CODE} AS k, n.observed, (b.value IS NOT NULL OR "
+            "list_contains(?::VARCHAR[], lower(trim(n.value, ?)))) AS blocked, "
+            "coalesce(s.rep, 0) AS old_rep, coalesce(s.quarantine, 0) AS old_q, "
+            "coalesce(s.degree, 0) AS old_degree FROM _identity_nodes n "
             "LEFT JOIN (SELECT DISTINCT kind, value FROM _g_block) b "
-            "ON b.kind = n.kind AND b.value = n.value",
+            "ON b.kind = n.kind AND b.value = n.value "
+            "LEFT JOIN _identity_node_state s USING (node)",
             [list(PLACEHOLDERS), WHITESPACE],
         )
-    ids = table.column("node_id").to_numpy()
-    n = int(ids.max()) + 1 if len(ids) else 0
-    kind = np.full(n, TRAIT, dtype=np.int64)
-    blocked = np.zeros(n, dtype=bool)
-    kind[ids] = table.column("k").to_numpy()
-    blocked[ids] = table.column("blocked").to_numpy(zero_copy_only=False)
-    return kind, blocked
 
 
 def _fetch_links(engine: Engine) -> pa.Table:
@@ -86,73 +104,82 @@ def _fetch_links(engine: Engine) -> pa.Table:
     the anonymous and/or user id of that value seen in events, or the anonymous id when
     neither is."""
     return engine.arrow(
-        "SELECT l.link_id, l.u, l.a, l.t, "
-        "CASE WHEN l.reason = 'alias' AND l.t >= 0 THEN 1 WHEN l.t >= 0 THEN 2 ELSE 0 END "
-        "AS rtype, CASE WHEN l.reason = 'alias' AND l.t >= 0 THEN coalesce(tn.observed OR "
-        "(tn.kind = 'anonymous_id' AND NOT coalesce(cp.observed, false)), false) "
-        "ELSE true END AS active "
-        "FROM _identity_links l "
-        "LEFT JOIN _identity_nodes tn ON l.reason = 'alias' AND tn.node_id = l.t "
-        "LEFT JOIN _identity_nodes cp ON l.reason = 'alias' AND cp.kind = 'user_id' "
-        "AND tn.kind = 'anonymous_id' AND cp.value = tn.value"
+        "SELECT l.link, l.u, l.a, l.t, CASE WHEN l.t = 0 THEN 0 WHEN l.reason = 'alias' "
+        "THEN 1 ELSE 2 END AS rtype, "
+        "coalesce(al.active, true) AS active FROM _identity_links l LEFT JOIN ("
+        " SELECT l2.link, tn.observed OR (tn.kind = 'anonymous_id' "
+        " AND NOT coalesce(cp.observed, false)) AS active FROM _identity_links l2"
+        " JOIN _identity_nodes tn ON tn.node = l2.t"
+        " LEFT JOIN _identity_nodes cp ON tn.kind = 'anonymous_id'"
+        " AND cp.node = _jl_node('user_id', tn.value) WHERE l2.reason = 'alias' AND l2.t <> 0"
+        ") al USING (link)"
     )
 
 
-def _unique_pairs(x: Ints, y: Ints, n: int) -> tuple[Ints, Ints]:
+def _not_quarantined(nodes: Ints, q: Bools) -> Bools:
+    ok: Bools = (nodes >= 0) & ~q[np.maximum(nodes, 0)]
+    return ok
+
+
+def _distinct_pairs(x: Ints, y: Ints, n: int) -> tuple[Ints, Ints]:
     key = np.unique(x * n + y)
     return key // n, key % n
 
 
-def _not_quarantined(nodes: Ints, q: Bools) -> Bools:
-    return (nodes >= 0) & ~q[np.maximum(nodes, 0)]
+@dataclass
+class _Guarded:
+    q: Bools
+    reason: npt.NDArray[np.int8]
+    degree: Ints
+    anchor: Ints
+    other: Ints
+    used: Bools
 
 
 def _guard(
-    kind: Ints, blocked: Bools, links: pa.Table, config: IdentityConfig
-) -> tuple[Bools, npt.NDArray[np.int8], Ints, Ints, Bools]:
+    kind: Ints,
+    blocked: Bools,
+    u: Ints,
+    a: Ints,
+    t: Ints,
+    rtype: Ints,
+    active: Bools,
+    config: IdentityConfig,
+) -> _Guarded:
     """Quarantine flags, reasons and degrees; each link's anchor and whether it is used."""
     n = len(kind)
-    u = links.column("u").to_numpy()
-    a = links.column("a").to_numpy()
-    t = links.column("t").to_numpy()
-    rtype = links.column("rtype").to_numpy()
-    active = links.column("active").to_numpy(zero_copy_only=False)
-    # degree of user and anonymous ids: distinct user/anonymous ids they appear with
-    pairs = (rtype == PAIR) | ((rtype == ALIAS) & active)
-    x, y = u[pairs], np.where(rtype[pairs] == PAIR, a[pairs], t[pairs])
-    keep = x != y
-    lo, hi = _unique_pairs(np.minimum(x[keep], y[keep]), np.maximum(x[keep], y[keep]), n)
+    other = np.where(rtype == PAIR, a, t)
+    ids = (rtype == PAIR) | ((rtype == ALIAS) & active)
+    x, y = u[ids], other[ids]
+    keep = (x != y) & (x >= 0) & (y >= 0)
+    lo, hi = _distinct_pairs(np.minimum(x[keep], y[keep]), np.maximum(x[keep], y[keep]), n)
     degree = np.bincount(lo, minlength=n) + np.bincount(hi, minlength=n)
     limit = np.where(kind == USER, config.max_user_links, config.max_links)
     over = (kind != TRAIT) & (degree > limit)
     q = blocked | over
-    # trait identifiers link to the anchor of the events that carry them
     traits = rtype == TRAIT_LINK
-    anchor = np.where(rtype == TRAIT_LINK, -1, u)
+    anchor = np.where(traits, -1, u)
     tu, ta = u[traits], a[traits]
     anchor[traits] = np.where(
         _not_quarantined(tu, q), tu, np.where(_not_quarantined(ta, q), ta, -1)
     )
-    valid = traits & (anchor >= 0)
-    _, holders = _unique_pairs(anchor[valid], t[valid], n)
+    valid = traits & (anchor >= 0) & (t >= 0)
+    _, holders = _distinct_pairs(anchor[valid], t[valid], n)
     trait_degree = np.bincount(holders, minlength=n)
     degree = np.where(kind == TRAIT, trait_degree, degree)
     over |= (kind == TRAIT) & (trait_degree > config.max_links)
     q = blocked | over
     reason = np.where(blocked, BLOCKED, np.where(over, OVER_CAP, 0)).astype(np.int8)
-    other = np.where(rtype == PAIR, a, t)
     used = (
         _not_quarantined(anchor, q)
         & _not_quarantined(other, q)
         & ((rtype != ALIAS) | active)
         & (anchor != other)
     )
-    return q, reason, degree.astype(np.int64), anchor, used
+    return _Guarded(q, reason, degree.astype(np.int64), anchor, other, used)
 
 
-def _sig_anchors(sigs: pa.Table, q: Bools) -> Ints:
-    su = sigs.column("u").to_numpy()
-    sa = sigs.column("a").to_numpy()
+def _sig_anchors(su: Ints, sa: Ints, q: Bools) -> Ints:
     fallback = np.where(su >= 0, su, sa)
     anchor: Ints = np.where(
         _not_quarantined(su, q), su, np.where(_not_quarantined(sa, q), sa, fallback)
@@ -161,112 +188,147 @@ def _sig_anchors(sigs: pa.Table, q: Bools) -> Ints:
 
 
 def link(engine: Engine, config: IdentityConfig, *, full: bool) -> GraphOutcome:
-    """Recompute customers from the identity state; write them back.
+    """Recompute customers from the identity state and write the state tables back.
 
     Incremental runs (``full=False``) also leave ``_g_affected(customer_id)``: every customer
-    id, old or new, whose identifiers or events changed.
+    id, old or new, whose identifiers, events or traits may have changed.
     """
-    kind, blocked = _fetch_nodes(engine, config)
-    n = len(kind)
+    nodes = _fetch_nodes(engine, config)
+    keys = _col(nodes, "node").astype(np.uint64)
+    n = len(keys)
+    index = _Index(keys)
+    kind = _col(nodes, "k").astype(np.int64)
     links = _fetch_links(engine)
-    q, reason, degree, anchor, used = _guard(kind, blocked, links, config)
-    other = np.where(links.column("rtype").to_numpy() == PAIR, links.column("a").to_numpy(),
-                     links.column("t").to_numpy())
+    g = _guard(
+        kind,
+        _col(nodes, "blocked").astype(bool),
+        index(_col(links, "u").astype(np.uint64)),
+        index(_col(links, "a").astype(np.uint64)),
+        index(_col(links, "t").astype(np.uint64)),
+        _col(links, "rtype").astype(np.int64),
+        _col(links, "active").astype(bool),
+        config,
+    )
     graph = coo_matrix(
-        (np.ones(int(used.sum()), dtype=np.int8), (anchor[used], other[used])), shape=(n, n)
+        (np.ones(int(g.used.sum()), dtype=np.int8), (g.anchor[g.used], g.other[g.used])),
+        shape=(n, n),
     )
     count, labels = connected_components(graph.tocsr(), directed=False)
-    sigs = engine.arrow("SELECT sig_id, u, a FROM _identity_sigs")
-    sig_anchor = _sig_anchors(sigs, q)
+    sigs = engine.arrow(
+        "SELECT s.sig, s.u, s.a, coalesce(x.rep, 0) AS old_rep FROM _identity_sigs s "
+        "LEFT JOIN _identity_sig_state x USING (sig)"
+    )
+    sig_anchor = _sig_anchors(
+        index(_col(sigs, "u").astype(np.uint64)), index(_col(sigs, "a").astype(np.uint64)), g.q
+    )
     has_events = np.zeros(count, dtype=bool)
     has_events[labels[sig_anchor]] = True
-    node_label = np.where(has_events[labels], labels, -1).astype(np.int64)
-    node_map = pa.table({
-        "node_id": pa.array(np.arange(n, dtype=np.int64)),
-        "label": pa.array(node_label),
-        "quarantine": pa.array(reason),
-        "degree": pa.array(degree),
-    })
-    link_map = pa.table({
-        "link_id": links.column("link_id"),
-        "anchor": pa.array(anchor),
-        "used": pa.array(used),
-    })
-    sig_map = pa.table({"sig_id": sigs.column("sig_id"), "anchor": pa.array(sig_anchor)})
-    with engine.registered("_g_nodes", node_map), engine.registered("_g_links", link_map), \
-            engine.registered("_g_sigs", sig_map):
-        _customer_ids(engine)
-        _write_back(engine, full=full)
-    return GraphOutcome(nodes=n, links_used=int(used.sum()), components=int(has_events.sum()))
+    rep_of_label = _representatives(engine, keys, kind, nodes, labels, has_events, count)
+    node_rep = rep_of_label[labels]
+    sig_rep = node_rep[sig_anchor]
+    _write_state(engine, keys, node_rep, g, links, sigs, sig_rep)
+    _add_customer_ids(engine, full=full)
+    if not full:
+        old_rep = _col(nodes, "old_rep").astype(np.uint64)
+        changed = (
+            (old_rep != node_rep)
+            | (_col(nodes, "old_q").astype(np.int8) != g.reason)
+            | (_col(nodes, "old_degree").astype(np.int64) != g.degree)
+        )
+        old_sig_rep = _col(sigs, "old_rep").astype(np.uint64)
+        batch = engine.arrow("SELECT sig FROM _idb_sig")
+        in_batch = np.isin(_col(sigs, "sig").astype(np.uint64), _col(batch, "sig"))
+        sig_changed = old_sig_rep != sig_rep
+        reps = np.unique(
+            np.concatenate(
+                [
+                    old_rep[changed],
+                    node_rep[changed],
+                    old_sig_rep[sig_changed],
+                    sig_rep[sig_changed],
+                    sig_rep[in_batch],
+                ]
+            )
+        )
+        with engine.registered("_g_reps", pa.table({"rep": pa.array(reps[reps != 0])})):
+            engine.execute(
+                "CREATE OR REPLACE TEMP TABLE _g_affected AS SELECT DISTINCT r.customer_id "
+                "FROM _g_reps g JOIN _identity_reps r USING (rep)"
+            )
+    return GraphOutcome(nodes=n, links_used=int(g.used.sum()), customers=int(has_events.sum()))
 
 
-def _customer_ids(engine: Engine) -> None:
-    """``_g_map(node_id, customer_id, quarantine, degree)`` and ``_g_sigmap(sig_id, customer_id)``."""
-    engine.execute(
-        "CREATE OR REPLACE TEMP TABLE _g_rep AS SELECT g.label, 'c-' || left(sha256("
-        "arg_min(n.kind || ':' || n.value, (n.first_ts, n.first_event_id, n.kind, n.value))"
-        "), 16) AS customer_id FROM _g_nodes g JOIN _identity_nodes n USING (node_id) "
-        "WHERE g.label >= 0 AND n.observed AND n.kind IN ('user_id', 'anonymous_id') "
-        "GROUP BY g.label"
+def _representatives(
+    engine: Engine,
+    keys: Keys,
+    kind: Ints,
+    nodes: pa.Table,
+    labels: Ints,
+    has_events: Bools,
+    count: int,
+) -> Keys:
+    """Key of each component's representative (0 for components without events): among its
+    observed user and anonymous ids, the first seen (ts, event id, kind, value)."""
+    eligible = (kind != TRAIT) & _col(nodes, "observed").astype(bool) & has_events[labels]
+    table = pa.table(
+        {
+            "node": pa.array(keys[eligible]),
+            "label": pa.array(labels[eligible].astype(np.int64)),
+        }
     )
-    engine.execute(
-        "CREATE OR REPLACE TEMP TABLE _g_map AS SELECT g.node_id, r.customer_id, "
-        f"{QUARANTINE_SQL} AS quarantine, g.degree "
-        "FROM _g_nodes g LEFT JOIN _g_rep r USING (label)"
-    )
-    engine.execute(
-        "CREATE OR REPLACE TEMP TABLE _g_sigmap AS SELECT s.sig_id, m.customer_id "
-        "FROM _g_sigs s JOIN _g_map m ON m.node_id = s.anchor"
-    )
+    with engine.registered("_g_labels", table):
+        reps = engine.arrow(
+            "SELECT g.label, min({'ts': n.first_ts, 'e': n.first_event_id, 'k': n.kind, "
+            "'v': n.value, 'node': n.node})['node'] AS rep FROM _g_labels g "
+            "JOIN _identity_nodes n USING (node) GROUP BY g.label"
+        )
+    out = np.zeros(count, dtype=np.uint64)
+    out[_col(reps, "label").astype(np.int64)] = _col(reps, "rep").astype(np.uint64)
+    return out
 
 
-def _write_back(engine: Engine, *, full: bool) -> None:
+def _write_state(
+    engine: Engine,
+    keys: Keys,
+    node_rep: Keys,
+    g: _Guarded,
+    links: pa.Table,
+    sigs: pa.Table,
+    sig_rep: Keys,
+) -> None:
+    """Rewrite the three state tables from the arrays (no joins)."""
+    anchor_keys = np.where(g.anchor >= 0, keys[np.maximum(g.anchor, 0)], 0).astype(np.uint64)
+    tables = {
+        "_identity_node_state": pa.table(
+            {
+                "node": pa.array(keys),
+                "rep": pa.array(node_rep),
+                "quarantine": pa.array(g.reason),
+                "degree": pa.array(g.degree),
+            }
+        ),
+        "_identity_sig_state": pa.table({"sig": sigs.column("sig"), "rep": pa.array(sig_rep)}),
+        "_identity_link_state": pa.table(
+            {
+                "link": links.column("link"),
+                "anchor": pa.array(anchor_keys),
+                "used": pa.array(g.used),
+            }
+        ),
+    }
+    for name, data in tables.items():
+        with engine.registered("_g_state", data):
+            engine.execute(f"DELETE FROM {name}")
+            engine.execute(f"INSERT INTO {name} SELECT * FROM _g_state")
+
+
+def _add_customer_ids(engine: Engine, *, full: bool) -> None:
+    """A customer id for every new representative: c- + 16 hex of SHA-256(kind:value)."""
     if full:
-        _replace(engine, "_identity_nodes", "node_id", "_g_map",
-                 "m.customer_id AS customer_id, m.quarantine AS quarantine, m.degree AS degree")
-        _replace(engine, "_identity_links", "link_id", "_g_links",
-                 "m.anchor AS anchor, m.used AS used")
-        _replace(engine, "_identity_sigs", "sig_id", "_g_sigmap", "m.customer_id AS customer_id")
-        return
+        engine.execute("DELETE FROM _identity_reps")
     engine.execute(
-        "CREATE OR REPLACE TEMP TABLE _g_changed AS "
-        "SELECT m.node_id, n.customer_id AS old_id, m.customer_id AS new_id, m.quarantine, "
-        "m.degree FROM _g_map m JOIN _identity_nodes n USING (node_id) "
-        "WHERE m.customer_id IS DISTINCT FROM n.customer_id "
-        "OR m.quarantine IS DISTINCT FROM n.quarantine OR m.degree <> n.degree"
+        "INSERT INTO _identity_reps SELECT r.rep, "
+        "'c-' || left(sha256(n.kind || ':' || n.value), 16) FROM "
+        "(SELECT DISTINCT rep FROM _identity_node_state WHERE rep <> 0) r "
+        "JOIN _identity_nodes n ON n.node = r.rep ANTI JOIN _identity_reps x USING (rep)"
     )
-    engine.execute(
-        "CREATE OR REPLACE TEMP TABLE _g_sigchanged AS "
-        "SELECT m.sig_id, s.customer_id AS old_id, m.customer_id AS new_id "
-        "FROM _g_sigmap m JOIN _identity_sigs s USING (sig_id) "
-        "WHERE m.customer_id IS DISTINCT FROM s.customer_id"
-    )
-    engine.execute(
-        "CREATE OR REPLACE TEMP TABLE _g_affected AS SELECT DISTINCT customer_id FROM ("
-        "SELECT old_id AS customer_id FROM _g_changed UNION ALL SELECT new_id FROM _g_changed "
-        "UNION ALL SELECT old_id FROM _g_sigchanged UNION ALL SELECT new_id FROM _g_sigchanged"
-        ") WHERE customer_id IS NOT NULL"
-    )
-    engine.execute(
-        "UPDATE _identity_nodes n SET customer_id = c.new_id, quarantine = c.quarantine, "
-        "degree = c.degree FROM _g_changed c WHERE n.node_id = c.node_id"
-    )
-    engine.execute(
-        "UPDATE _identity_sigs s SET customer_id = c.new_id FROM _g_sigchanged c "
-        "WHERE s.sig_id = c.sig_id"
-    )
-    engine.execute(
-        "UPDATE _identity_links l SET anchor = m.anchor, used = m.used FROM _g_links m "
-        "WHERE l.link_id = m.link_id AND (l.anchor <> m.anchor OR l.used <> m.used)"
-    )
-
-
-def _replace(engine: Engine, table: str, key: str, mapping: str, columns: str) -> None:
-    """Rewrite ``table`` with some columns taken from ``mapping`` (a full run)."""
-    engine.execute(
-        f"CREATE OR REPLACE TEMP TABLE _g_new AS SELECT t.* REPLACE ({columns}) "
-        f"FROM {table} t LEFT JOIN {mapping} m USING ({key})"
-    )
-    engine.execute(f"DELETE FROM {table}")
-    engine.execute(f"INSERT INTO {table} SELECT * FROM _g_new")
-    engine.execute("DROP TABLE _g_new")

@@ -19,12 +19,23 @@ from journeylens.errors import NotFoundError
 from journeylens.identity.identifiers import candidates
 from journeylens.identity.resolve import stored_config
 from journeylens.identity.results import Link, Listing, Profile, Timeline
+from journeylens.identity.tables import QUARANTINE_REASON
 
 __all__ = ["accounts", "customer_of", "get_profile", "quarantined", "timeline"]
 
 DETAIL_KEYS: Final = (
-    "name", "title", "url", "path", "query", "product_id", "sku", "category", "order_id",
-    "campaign", "rating", "score",
+    "name",
+    "title",
+    "url",
+    "path",
+    "query",
+    "product_id",
+    "sku",
+    "category",
+    "order_id",
+    "campaign",
+    "rating",
+    "score",
 )
 """Properties shown in a timeline's ``details`` column, in this order, when present."""
 
@@ -45,7 +56,8 @@ def _require_resolved(engine: Engine, key: str) -> IdentityConfig:
         raise NotFoundError(
             "no customers yet: resolve identities first (`journeylens resolve`, or "
             "Workspace.resolve_identities())",
-            kind="customer", key=key,
+            kind="customer",
+            key=key,
         )
     return config
 
@@ -56,16 +68,19 @@ def customer_of(engine: Engine, key: str) -> str:
     if engine.scalar("SELECT count(*) FROM customer_profiles WHERE customer_id = ?", [key]):
         return key
     options = candidates(key, config)
-    table = pa.table({
-        "kind": [k for k, _ in options],
-        "value": [v for _, v in options],
-        "priority": list(range(len(options))),
-    })
+    table = pa.table(
+        {
+            "kind": [k for k, _ in options],
+            "value": [v for _, v in options],
+            "priority": list(range(len(options))),
+        }
+    )
     with engine.registered("_lookup_keys", table):
         rows = engine.rows(
-            "SELECT n.kind, n.customer_id, n.quarantine, n.degree FROM _lookup_keys k "
-            "JOIN _identity_nodes n ON n.kind = k.kind AND n.value = k.value "
-            "ORDER BY n.customer_id IS NULL, k.priority"
+            f"SELECT n.kind, r.customer_id, {QUARANTINE_REASON} AS quarantine, s.degree "
+            "FROM _lookup_keys k JOIN _identity_nodes n ON n.kind = k.kind AND n.value = k.value "
+            "JOIN _identity_node_state s USING (node) LEFT JOIN _identity_reps r USING (rep) "
+            "ORDER BY r.customer_id IS NULL, k.priority"
         )
     if rows and rows[0]["customer_id"] is not None:
         return str(rows[0]["customer_id"])
@@ -75,12 +90,14 @@ def customer_of(engine: Engine, key: str) -> str:
             f"{row['kind']} {key!r} belongs to no customer: it is quarantined "
             f"({row['quarantine']}, seen with {row['degree']} distinct user/anonymous ids); "
             "see identity_quarantine",
-            kind="customer", key=key,
+            kind="customer",
+            key=key,
         )
     raise NotFoundError(
         f"no customer with id or identifier {key!r} (tried user id, "
         f"{', '.join(config.identifiers)}, anonymous id); new events need a resolve first",
-        kind="customer", key=key,
+        kind="customer",
+        key=key,
     )
 
 
@@ -123,9 +140,7 @@ def timeline(engine: Engine, key: str, *, limit: int | None = None) -> Timeline:
 def quarantined(engine: Engine) -> Listing:
     """Identifiers that link nothing: blocked, or over the cap (largest degree first)."""
     _require_resolved(engine, "")
-    table = engine.arrow(
-        "SELECT * FROM identity_quarantine ORDER BY degree DESC, kind, value"
-    )
+    table = engine.arrow("SELECT * FROM identity_quarantine ORDER BY degree DESC, kind, value")
     return Listing("identity_quarantine", table)
 
 

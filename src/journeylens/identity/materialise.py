@@ -6,6 +6,9 @@ A full run rebuilds them; an incremental run rewrites only the customers listed 
 rows are deleted and written again. ``customer_events`` stays clustered by
 ``(customer_id, ts, event_id)`` for rows written together; rewritten customers are appended at
 the end, and the table is sorted again once such rows pass a quarter of it.
+
+Profiles and memberships are computed from the per-signature aggregates of the identity state
+(not by scanning events again).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Final
 from journeylens.engines.base import Engine
 from journeylens.identity.identifiers import ANONYMOUS_ID
 
-__all__ = ["accounts", "customer_events", "members", "profiles"]
+__all__ = ["accounts", "customer_events", "members", "profiles", "scope"]
 
 RECLUSTER_FRACTION: Final = 0.25
 
@@ -24,20 +27,26 @@ _COLUMNS: Final = (
     "group_id, properties, user_id, anonymous_id"
 )
 _SELECT: Final = (
-    "SELECT s.customer_id, e.ts, row_number() OVER (PARTITION BY s.customer_id "
+    "SELECT r.customer_id, e.ts, row_number() OVER (PARTITION BY r.customer_id "
     "ORDER BY e.ts, e.event_id) AS seq, e.event_id, e.type, e.event, n.event_code, e.channel, "
-    "e.source, e.data_party, e.revenue, e.cost, e.currency, e.group_id, e.properties, "
-    "e.user_id, e.anonymous_id FROM {source} e "
-    "JOIN _identity_sigs s ON s.user_id = coalesce(nullif(e.user_id, ''), '') "
-    "AND s.anonymous_id = coalesce(nullif(e.anonymous_id, ''), '') "
-    "JOIN event_names n ON n.event = e.event ORDER BY s.customer_id, e.ts, e.event_id"
+    "e.source, e.data_party, e.revenue, e.cost, e.currency, e.group_id, e.properties "
+    "FROM {source} e JOIN _identity_sig_state x "
+    "ON x.sig = _jl_sig(nullif(e.user_id, ''), nullif(e.anonymous_id, '')) "
+    "JOIN _identity_reps r USING (rep) "
+    "JOIN event_names n ON n.event = e.event ORDER BY r.customer_id, e.ts, e.event_id"
 )
 _IN_SCOPE: Final = "customer_id IN (SELECT customer_id FROM _g_affected)"
+_OBJECT: Final = "'{' || array_to_string(list_sort(list(to_json(key) || ':' || value)), ',') || '}'"
+"""A JSON object from ``key`` (text) and ``value`` (JSON) rows, keys in a stable order."""
 
 
-def _scope(full: bool, alias: str = "") -> str:
-    column = f"{alias}customer_id"
-    return f"{column} IS NOT NULL" if full else f"{column} IN (SELECT customer_id FROM _g_affected)"
+def scope(engine: Engine, *, full: bool) -> None:
+    """``_m_scope(rep, customer_id)``: the customers to (re)write."""
+    where = "" if full else f"WHERE r.{_IN_SCOPE}"
+    engine.execute(
+        "CREATE OR REPLACE TEMP TABLE _m_scope AS SELECT DISTINCT x.rep, r.customer_id "
+        f"FROM _identity_sig_state x JOIN _identity_reps r USING (rep) {where}"
+    )
 
 
 def customer_events(engine: Engine, *, full: bool, unsorted: int) -> int:
@@ -57,8 +66,9 @@ def customer_events(engine: Engine, *, full: bool, unsorted: int) -> int:
         "_idb_events) ANTI JOIN event_names USING (event)"
     )
     engine.execute(
-        f"CREATE OR REPLACE TEMP TABLE _ce_redo AS SELECT {_COLUMNS} FROM customer_events "
-        f"WHERE {_IN_SCOPE} UNION ALL SELECT {_COLUMNS} FROM _idb_events"
+        f"CREATE OR REPLACE TEMP TABLE _ce_redo AS SELECT {_COLUMNS} FROM events "
+        f"WHERE event_id IN (SELECT event_id FROM customer_events WHERE {_IN_SCOPE}) "
+        f"UNION ALL SELECT {_COLUMNS} FROM _idb_events"
     )
     engine.execute(f"DELETE FROM customer_events WHERE {_IN_SCOPE}")
     engine.execute("INSERT INTO customer_events " + _SELECT.format(source="_ce_redo"))
@@ -78,12 +88,12 @@ def customer_events(engine: Engine, *, full: bool, unsorted: int) -> int:
 
 def members(engine: Engine, *, full: bool) -> None:
     """``account_members``: a customer belongs to every account (group id) on its events."""
-    scope = _scope(full)
-    engine.execute(f"DELETE FROM account_members WHERE {scope}")
+    engine.execute("DELETE FROM account_members" + ("" if full else f" WHERE {_IN_SCOPE}"))
     engine.execute(
-        "INSERT INTO account_members SELECT group_id, customer_id, min(ts), max(ts), count(*) "
-        f"FROM customer_events WHERE group_id IS NOT NULL AND {scope} GROUP BY 1, 2 "
-        "ORDER BY 1, 2"
+        "INSERT INTO account_members SELECT g.account_id, sc.customer_id, min(g.first_ts), "
+        "max(g.last_ts), sum(g.events) FROM _identity_groups g "
+        "JOIN _identity_sig_state x USING (sig) JOIN _m_scope sc USING (rep) "
+        "GROUP BY 1, 2 ORDER BY 1, 2"
     )
 
 
@@ -93,33 +103,35 @@ def profiles(engine: Engine, *, full: bool) -> None:
     Traits: per trait key, the latest non-empty value over the customer's events (by ts, then
     event id).
     """
-    scope, sig_scope = _scope(full), _scope(full, "s.")
-    engine.execute(f"DELETE FROM customer_profiles WHERE {scope}")
+    where = "true" if full else _IN_SCOPE
+    engine.execute(f"DELETE FROM customer_profiles WHERE {where}")
     engine.execute(
         "INSERT INTO customer_profiles "
-        "WITH ev AS (SELECT customer_id, min(ts) AS first_seen, max(ts) AS last_seen, "
-        " count(*) AS events, count(*) FILTER (WHERE type IN ('track', 'page', 'screen')) "
-        " AS touchpoints, list(DISTINCT source ORDER BY source) AS sources, "
-        " list(DISTINCT channel ORDER BY channel) AS channels "
-        f" FROM customer_events WHERE {scope} GROUP BY 1), "
-        "by_kind AS (SELECT customer_id, kind, list(value ORDER BY value) AS ids, "
-        " bool_or(kind <> ? AND quarantine IS NULL) AS identified "
-        f" FROM _identity_nodes WHERE customer_id IS NOT NULL AND {scope} GROUP BY 1, 2), "
-        "ids AS (SELECT customer_id, bool_or(identified) AS identified, "
-        " to_json(map_from_entries(list({'k': kind, 'v': ids} ORDER BY kind))) AS identifiers"
+        "WITH ev AS (SELECT x.rep, min(s.first_ts) AS first_seen, max(s.last_ts) AS last_seen,"
+        " sum(s.events)::BIGINT AS events, sum(s.touchpoints)::BIGINT AS touchpoints"
+        " FROM _identity_sig_state x JOIN _m_scope USING (rep) JOIN _identity_sigs s USING (sig)"
+        " GROUP BY 1), "
+        "seen AS (SELECT customer_id, list_sort(list_distinct(list(source))) AS sources,"
+        " list_sort(list_distinct(list(channel))) AS channels FROM customer_events"
+        f" WHERE {where} GROUP BY 1), "
+        "by_kind AS (SELECT x.rep, n.kind AS key, to_json(list_sort(list(n.value))) AS value,"
+        " bool_or(n.kind <> ? AND x.quarantine = 0) AS identified"
+        " FROM _identity_node_state x JOIN _m_scope USING (rep)"
+        " JOIN _identity_nodes n USING (node) GROUP BY 1, 2), "
+        f"ids AS (SELECT rep, bool_or(identified) AS identified, {_OBJECT} AS identifiers"
         " FROM by_kind GROUP BY 1), "
-        "latest AS (SELECT s.customer_id, t.key, arg_max(t.value, (t.ts, t.event_id)) AS value"
-        f" FROM _identity_traits t JOIN _identity_sigs s USING (sig_id) WHERE {sig_scope}"
-        " GROUP BY 1, 2), "
-        "tr AS (SELECT customer_id, to_json(map_from_entries(list({'k': key, 'v': value} "
-        " ORDER BY key))) AS traits FROM latest GROUP BY 1), "
-        "acc AS (SELECT customer_id, list(account_id ORDER BY account_id) AS accounts "
-        f" FROM account_members WHERE {scope} GROUP BY 1) "
-        "SELECT ev.customer_id, coalesce(ids.identified, false), ids.identifiers, "
+        "latest AS (SELECT x.rep, t.key, max((t.ts, t.event_id, t.value))[3] AS value"
+        " FROM _identity_traits t JOIN _identity_sig_state x USING (sig)"
+        " JOIN _m_scope USING (rep) GROUP BY 1, 2), "
+        f"tr AS (SELECT rep, {_OBJECT} AS traits FROM latest GROUP BY 1), "
+        "acc AS (SELECT x.rep, list_sort(list_distinct(list(g.account_id))) AS accounts"
+        " FROM _identity_groups g JOIN _identity_sig_state x USING (sig)"
+        " JOIN _m_scope USING (rep) GROUP BY 1) "
+        "SELECT sc.customer_id, coalesce(ids.identified, false), ids.identifiers, "
         "coalesce(tr.traits, '{}'), ev.first_seen, ev.last_seen, ev.events, ev.touchpoints, "
-        "ev.sources, ev.channels, coalesce(acc.accounts, []) "
-        "FROM ev LEFT JOIN ids USING (customer_id) LEFT JOIN tr USING (customer_id) "
-        "LEFT JOIN acc USING (customer_id) ORDER BY ev.customer_id",
+        "seen.sources, seen.channels, coalesce(acc.accounts, []) "
+        "FROM _m_scope sc JOIN ev USING (rep) JOIN seen USING (customer_id) "
+        "LEFT JOIN ids USING (rep) LEFT JOIN tr USING (rep) LEFT JOIN acc USING (rep)",
         [ANONYMOUS_ID],
     )
 
@@ -132,8 +144,8 @@ def accounts(engine: Engine) -> None:
         "WITH m AS (SELECT account_id, min(first_seen) AS first_seen, "
         " max(last_seen) AS last_seen, sum(events)::BIGINT AS events, count(*) AS members "
         " FROM account_members GROUP BY 1), "
-        "tr AS (SELECT account_id, to_json(map_from_entries(list({'k': key, 'v': value} "
-        " ORDER BY key))) AS traits FROM _identity_account_traits GROUP BY 1) "
+        f"tr AS (SELECT account_id, {_OBJECT} AS traits FROM _identity_account_traits "
+        " GROUP BY 1) "
         "SELECT m.account_id, coalesce(tr.traits, '{}'), m.first_seen, m.last_seen, m.events, "
         "m.members FROM m LEFT JOIN tr USING (account_id) ORDER BY m.account_id"
     )

@@ -14,9 +14,13 @@ import logging
 import time
 from typing import Final
 
+import phonenumbers
+
 from journeylens.config import IdentityConfig
 from journeylens.engines.base import Engine
+from journeylens.errors import ConfigError, StorageError
 from journeylens.identity import extract, graph, materialise
+from journeylens.identity.identifiers import ID_KINDS, USER_ID
 from journeylens.identity.results import ResolveResult
 from journeylens.identity.tables import create_tables, drop_tables
 
@@ -24,19 +28,32 @@ __all__ = ["STATE_VERSION", "resolve", "stored_config"]
 
 logger = logging.getLogger("journeylens.identity")
 
-STATE_VERSION: Final = "1"
+STATE_VERSION: Final = "2"
+_MAX_SALTS: Final = 3
 MAX_WARNINGS: Final = 10
 _TEMP: Final = (
-    "_idb_counts", "_idb_events", "_idb_occ", "_idb_tid", "_idb_mention", "_idb_sig",
-    "_idb_link", "_idb_latest", "_g_rep", "_g_map", "_g_sigmap", "_g_changed",
-    "_g_sigchanged", "_g_affected", "_ce_redo",
+    "_idb_counts",
+    "_idb_events",
+    "_idb_sig",
+    "_idb_prev",
+    "_idb_pair",
+    "_idb_group",
+    "_idb_kv",
+    "_idb_occ",
+    "_idb_tid",
+    "_idb_tagg",
+    "_idb_traits",
+    "_idb_account_traits",
+    "_idb_mention",
+    "_idb_link",
+    "_g_affected",
+    "_m_scope",
+    "_ce_redo",
 )
 
 
 def _read_fingerprint(config: IdentityConfig) -> str:
-    return json.dumps(
-        [list(config.identifiers), config.hash_identifiers, config.phone_region]
-    )
+    return json.dumps([list(config.identifiers), config.hash_identifiers, config.phone_region])
 
 
 def _meta(engine: Engine) -> dict[str, str]:
@@ -51,16 +68,38 @@ def stored_config(engine: Engine) -> IdentityConfig | None:
     return IdentityConfig.model_validate_json(raw) if raw else None
 
 
-def _full_reason(meta: dict[str, str], config: IdentityConfig, full: bool) -> str | None:
+def _full_reason(
+    meta: dict[str, str], config: IdentityConfig, full: bool, version: str
+) -> str | None:
     if full:
         return "requested"
     if not meta:
         return "first run"
     if meta.get("state_version") != STATE_VERSION:
         return "identity tables written by another journeylens version"
+    if meta.get("engine_version") != version:
+        return "engine version changed (identity keys are its hashes)"
     if meta.get("read") != _read_fingerprint(config):
         return "identifier settings changed"
     return None
+
+
+def check_config(config: IdentityConfig) -> None:
+    """Refuse settings that cannot work, naming the field."""
+    kinds = list(config.identifiers)
+    bad = [k for k in kinds if not k or k in ID_KINDS]
+    if bad or len(set(kinds)) != len(kinds):
+        raise ConfigError(
+            "identity.identifiers: trait keys must be distinct, non-empty and not "
+            f"user_id/anonymous_id (got {kinds})",
+            field="identity.identifiers",
+        )
+    if config.phone_region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(
+            f"identity.phone_region: {config.phone_region!r} is not a region code "
+            "(two letters, e.g. IT, DE, US)",
+            field="identity.phone_region",
+        )
 
 
 def resolve(engine: Engine, config: IdentityConfig, *, full: bool = False) -> ResolveResult:
@@ -69,25 +108,38 @@ def resolve(engine: Engine, config: IdentityConfig, *, full: bool = False) -> Re
     See :mod:`journeylens.identity` for the rules. Runs in one transaction: a failure leaves the
     previous state untouched.
     """
+    check_config(config)
     started = time.perf_counter()
-    try:
-        with engine.transaction():
-            result = _run(engine, config, full=full, started=started)
-    finally:
-        for name in _TEMP:
-            engine.execute(f"DROP TABLE IF EXISTS {name}")
-        engine.execute("DROP VIEW IF EXISTS _idb_src")
+    salt = int(_meta(engine).get("salt", "0") or 0)
+    result: ResolveResult | None = None
+    for _ in range(_MAX_SALTS):
+        try:
+            with engine.transaction():
+                extract.define_keys(engine, salt)
+                result = _run(engine, config, full=full, salt=salt, started=started)
+            break
+        except extract.KeyCollision:
+            logger.info("identity key collision with salt %s: rebuilding with another", salt)
+            salt, full = salt + 1, True
+        finally:
+            for name in _TEMP:
+                engine.execute(f"DROP TABLE IF EXISTS {name}")
+            engine.execute("DROP VIEW IF EXISTS _idb_src")
+    if result is None:
+        raise StorageError("identity keys kept colliding; please report this as a bug")
     for message in result.warnings:
         logger.warning(message)
     return result
 
 
-def _run(engine: Engine, config: IdentityConfig, *, full: bool, started: float) -> ResolveResult:
+def _run(
+    engine: Engine, config: IdentityConfig, *, full: bool, salt: int, started: float
+) -> ResolveResult:
     meta = _meta(engine)
-    reason = _full_reason(meta, config, full)
+    version = str(engine.scalar("SELECT version()"))
+    reason = _full_reason(meta, config, full, version)
     read = 0
     if reason is None:
-        create_tables(engine)
         read = extract.select_batch(engine, full=False)
         if extract.deleted_imports(engine):
             reason = "events were deleted since the last run"
@@ -98,37 +150,30 @@ def _run(engine: Engine, config: IdentityConfig, *, full: bool, started: float) 
         read = extract.select_batch(engine, full=True)
     guard = config.model_dump_json(include={"blocklist", "max_links", "max_user_links"})
     if not is_full and read == 0 and meta.get("guard") == guard:
-        return _summary(engine, "incremental", False, 0, 0, started)
+        return _summary(engine, config, "incremental", False, 0, 0, started)
     extract.extract_batch(engine, config)
     graph.link(engine, config, full=is_full)
-    if not is_full:
-        engine.execute(
-            "INSERT INTO _g_affected SELECT DISTINCT s.customer_id FROM _idb_sig b "
-            "JOIN _identity_sigs s USING (user_id, anonymous_id) "
-            "WHERE s.customer_id NOT IN (SELECT customer_id FROM _g_affected)"
-        )
+    materialise.scope(engine, full=is_full)
     unsorted = materialise.customer_events(
         engine, full=is_full, unsorted=int(meta.get("unsorted", "0") or 0)
     )
     materialise.members(engine, full=is_full)
     materialise.profiles(engine, full=is_full)
     materialise.accounts(engine)
-    affected = int(
-        engine.scalar("SELECT count(*) FROM customer_profiles")
-        if is_full
-        else engine.scalar(
-            "SELECT count(*) FROM customer_profiles "
-            "WHERE customer_id IN (SELECT customer_id FROM _g_affected)"
-        )
+    affected = int(engine.scalar("SELECT count(*) FROM _m_scope"))
+    _write_meta(
+        engine,
+        {
+            "state_version": STATE_VERSION,
+            "engine_version": version,
+            "salt": str(salt),
+            "read": _read_fingerprint(config),
+            "guard": guard,
+            "config": config.model_dump_json(),
+            "unsorted": str(unsorted),
+        },
     )
-    _write_meta(engine, {
-        "state_version": STATE_VERSION,
-        "read": _read_fingerprint(config),
-        "guard": guard,
-        "config": config.model_dump_json(),
-        "unsorted": str(unsorted),
-    })
-    return _summary(engine, reason or "incremental", is_full, read, affected, started)
+    return _summary(engine, config, reason or "incremental", is_full, read, affected, started)
 
 
 def _write_meta(engine: Engine, values: dict[str, str]) -> None:
@@ -140,33 +185,42 @@ def _write_meta(engine: Engine, values: dict[str, str]) -> None:
     )
 
 
-def _warnings(engine: Engine) -> tuple[str, ...]:
+def _warnings(engine: Engine, config: IdentityConfig) -> tuple[str, ...]:
     rows = engine.rows(
-        "SELECT kind, value, degree, count(*) OVER () AS total FROM _identity_nodes "
-        "WHERE quarantine = 'max_links' ORDER BY degree DESC, kind, value LIMIT ?",
+        "SELECT n.kind, n.value, s.degree, count(*) OVER () AS total FROM _identity_nodes n "
+        "JOIN _identity_node_state s USING (node) WHERE s.quarantine = 2 "
+        "ORDER BY s.degree DESC, n.kind, n.value LIMIT ?",
         [MAX_WARNINGS],
     )
-    messages = [
-        f"{r['kind']} {r['value']!r} appears with {r['degree']} distinct user/anonymous ids, "
-        "more than the cap: it links none of them (see identity_quarantine)"
-        for r in rows
-    ]
+    messages = []
+    for r in rows:
+        cap = config.max_user_links if r["kind"] == USER_ID else config.max_links
+        messages.append(
+            f"{r['kind']} {r['value']!r} appears with {r['degree']} distinct user/anonymous "
+            f"ids, more than the cap of {cap}: it links none of them (see identity_quarantine)"
+        )
     if rows and rows[0]["total"] > len(rows):
         messages.append(f"… and {rows[0]['total'] - len(rows)} more quarantined identifiers")
     return tuple(messages)
 
 
 def _summary(
-    engine: Engine, reason: str, full: bool, read: int, affected: int, started: float
+    engine: Engine,
+    config: IdentityConfig,
+    reason: str,
+    full: bool,
+    read: int,
+    affected: int,
+    started: float,
 ) -> ResolveResult:
     counts = engine.rows(
         "SELECT (SELECT count(*) FROM customer_events) AS events, "
         "(SELECT count(*) FROM customer_profiles) AS customers, "
         "(SELECT count(*) FROM customer_profiles WHERE is_identified) AS identified, "
-        "(SELECT count(*) FROM _identity_nodes WHERE customer_id IS NOT NULL) AS identifiers, "
-        "(SELECT count(*) FROM _identity_links WHERE used) AS links, "
+        "(SELECT count(*) FROM _identity_node_state WHERE rep <> 0) AS identifiers, "
+        "(SELECT count(*) FROM _identity_link_state WHERE used) AS links, "
         "(SELECT count(*) FROM accounts) AS accounts, "
-        "(SELECT count(*) FROM _identity_nodes WHERE quarantine IS NOT NULL) AS quarantined"
+        "(SELECT count(*) FROM _identity_node_state WHERE quarantine > 0) AS quarantined"
     )[0]
     return ResolveResult(
         full=full,
@@ -181,5 +235,5 @@ def _summary(
         quarantined=counts["quarantined"],
         affected_customers=affected,
         seconds=round(time.perf_counter() - started, 3),
-        warnings=_warnings(engine),
+        warnings=_warnings(engine, config),
     )

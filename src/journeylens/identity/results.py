@@ -130,7 +130,7 @@ class Profile:
 
 
 def _records(table: pa.Table, json_columns: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    rows = table.to_pylist()
+    rows: list[dict[str, Any]] = table.to_pylist()
     for row in rows:
         for name in json_columns:
             if row.get(name) is not None:
@@ -152,7 +152,7 @@ class Timeline:
     """Events of the customer (the table may hold only the latest ``limit`` of them)."""
 
     def __len__(self) -> int:
-        return self.table.num_rows
+        return int(self.table.num_rows)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -162,7 +162,8 @@ class Timeline:
         }
 
     def to_pandas(self) -> pd.DataFrame:
-        return self.table.to_pandas()
+        frame: pd.DataFrame = self.table.to_pandas()
+        return frame
 
 
 @dataclass(frozen=True)
@@ -174,10 +175,11 @@ class Listing:
     json_columns: tuple[str, ...] = ()
 
     def __len__(self) -> int:
-        return self.table.num_rows
+        return int(self.table.num_rows)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "rows": _records(self.table, self.json_columns)}
 
     def to_pandas(self) -> pd.DataFrame:
-        return self.table.to_pandas()
+        frame: pd.DataFrame = self.table.to_pandas()
+        return frame

@@ -66,6 +66,7 @@ MEMBER_COLUMNS: Final = (
     Column("events", pa.int64(), "BIGINT", "such events"),
 )
 
+_KEY = pa.uint64()
 _STATS = (
     Column("first_ts", _TS, "TIMESTAMP", "first event (ts, then event_id)"),
     Column("first_event_id", pa.string(), "VARCHAR", "that event"),
@@ -73,55 +74,77 @@ _STATS = (
     Column("events", pa.int64(), "BIGINT", "events"),
 )
 
+
+def _key(name: str, doc: str) -> Column:
+    return Column(name, _KEY, "UBIGINT", doc, nullable=False)
+
+
+# Keys are 64-bit hashes (DuckDB ``hash``, salted) of the values they stand for: no table
+# lookup is needed to find them; a second hash checks that no two values share one.
 NODE_COLUMNS: Final = (
-    Column("node_id", pa.int64(), "BIGINT", "dense id, internal", nullable=False),
+    _key("node", "hash of (kind, value)"),
     Column("kind", pa.string(), "VARCHAR", "user_id, anonymous_id or a trait key", nullable=False),
     Column("value", pa.string(), "VARCHAR", "normalised (hashed) value", nullable=False),
     Column("observed", pa.bool_(), "BOOLEAN", "seen in its own field, not only as previousId"),
     *_STATS,
-    Column("customer_id", pa.string(), "VARCHAR", "current customer (null: none)"),
-    Column("quarantine", pa.string(), "VARCHAR", "null, 'blocklist' or 'max_links'"),
-    Column("degree", pa.int64(), "BIGINT", "distinct user/anonymous ids it links"),
 )
-
+SIG_COLUMNS: Final = (
+    _key("sig", "hash of (user_id, anonymous_id)"),
+    Column("user_id", pa.string(), "VARCHAR", "as in events, '' for none", nullable=False),
+    Column("anonymous_id", pa.string(), "VARCHAR", "as in events, '' for none", nullable=False),
+    _key("u", "user id node, 0: none"),
+    _key("a", "anonymous id node, 0: none"),
+    *_STATS,
+    Column("touchpoints", pa.int64(), "BIGINT", "track, page and screen events"),
+)
 LINK_COLUMNS: Final = (
-    Column("link_id", pa.int64(), "BIGINT", "internal", nullable=False),
-    Column("u", pa.int64(), "BIGINT", "user id node of the events, -1: none", nullable=False),
-    Column("a", pa.int64(), "BIGINT", "anonymous id node of the events, -1: none",
-           nullable=False),
-    Column("t", pa.int64(), "BIGINT", "trait identifier or previousId node, -1: none",
-           nullable=False),
-    Column("reason", pa.string(), "VARCHAR", "identify, same_event, alias, trait:<key>",
-           nullable=False),
+    _key("link", "hash of (u, a, t, reason)"),
+    _key("u", "user id node of the events, 0: none"),
+    _key("a", "anonymous id node of the events, 0: none"),
+    _key("t", "trait identifier or previousId node, 0: none"),
+    Column(
+        "reason", pa.string(), "VARCHAR", "identify, same_event, alias, trait:<key>", nullable=False
+    ),
     *_STATS[:2],
     Column("source", pa.string(), "VARCHAR", "source of the first event"),
     *_STATS[2:],
-    Column("anchor", pa.int64(), "BIGINT", "node it links to (current)"),
-    Column("used", pa.bool_(), "BOOLEAN", "links (current)"),
 )
-
-SIG_COLUMNS: Final = (
-    Column("sig_id", pa.int64(), "BIGINT", "internal", nullable=False),
-    Column("user_id", pa.string(), "VARCHAR", "as in events, '' for none", nullable=False),
-    Column("anonymous_id", pa.string(), "VARCHAR", "as in events, '' for none", nullable=False),
-    Column("u", pa.int64(), "BIGINT", "user id node, -1: none", nullable=False),
-    Column("a", pa.int64(), "BIGINT", "anonymous id node, -1: none", nullable=False),
-    Column("first_ts", _TS, "TIMESTAMP", ""),
-    Column("last_ts", _TS, "TIMESTAMP", ""),
-    Column("events", pa.int64(), "BIGINT", ""),
-    Column("customer_id", pa.string(), "VARCHAR", "customer of these events (current)"),
-)
-
 _LATEST = (
     Column("key", pa.string(), "VARCHAR", "trait key", nullable=False),
     Column("value", pa.string(), "JSON", "latest non-empty value"),
     Column("ts", _TS, "TIMESTAMP", "its event's ts"),
     Column("event_id", pa.string(), "VARCHAR", "its event"),
 )
-
-TRAIT_COLUMNS: Final = (Column("sig_id", pa.int64(), "BIGINT", "", nullable=False), *_LATEST)
+TRAIT_COLUMNS: Final = (_key("sig", "signature"), *_LATEST)
 ACCOUNT_TRAIT_COLUMNS: Final = (
-    Column("account_id", pa.string(), "VARCHAR", "", nullable=False), *_LATEST
+    Column("account_id", pa.string(), "VARCHAR", "", nullable=False),
+    *_LATEST,
+)
+GROUP_COLUMNS: Final = (
+    _key("sig", "signature"),
+    Column("account_id", pa.string(), "VARCHAR", "group id on the events", nullable=False),
+    Column("first_ts", _TS, "TIMESTAMP", ""),
+    Column("last_ts", _TS, "TIMESTAMP", ""),
+    Column("events", pa.int64(), "BIGINT", ""),
+)
+# What each run derives (rewritten whole by every run, straight from arrays).
+NODE_STATE_COLUMNS: Final = (
+    _key("node", ""),
+    _key("rep", "representative node of its customer, 0: no customer"),
+    Column("quarantine", pa.int8(), "TINYINT", "0, 1 (blocklist) or 2 (max_links)"),
+    Column("degree", pa.int64(), "BIGINT", "distinct user/anonymous ids it links"),
+)
+SIG_STATE_COLUMNS: Final = (_key("sig", ""), _key("rep", "customer's representative"))
+LINK_STATE_COLUMNS: Final = (
+    _key("link", ""),
+    _key("anchor", "node it links the identifier to"),
+    Column("used", pa.bool_(), "BOOLEAN", "links (not blocked by the guard)"),
+)
+REP_COLUMNS: Final = (
+    _key("rep", "representative node"),
+    Column(
+        "customer_id", pa.string(), "VARCHAR", "c- + 16 hex of SHA-256(kind:value)", nullable=False
+    ),
 )
 IMPORT_COLUMNS: Final = (
     Column("import_id", pa.string(), "VARCHAR", "'' for events without one", nullable=False),
@@ -132,14 +155,22 @@ META_COLUMNS: Final = (
     Column("value", pa.string(), "VARCHAR", ""),
 )
 
+STATE_TABLES: Final[dict[str, tuple[Column, ...]]] = {
+    "_identity_node_state": NODE_STATE_COLUMNS,
+    "_identity_sig_state": SIG_STATE_COLUMNS,
+    "_identity_link_state": LINK_STATE_COLUMNS,
+}
 INTERNAL_TABLES: Final[dict[str, tuple[Column, ...]]] = {
     "_identity_meta": META_COLUMNS,
     "_identity_imports": IMPORT_COLUMNS,
     "_identity_nodes": NODE_COLUMNS,
-    "_identity_links": LINK_COLUMNS,
     "_identity_sigs": SIG_COLUMNS,
+    "_identity_links": LINK_COLUMNS,
     "_identity_traits": TRAIT_COLUMNS,
+    "_identity_groups": GROUP_COLUMNS,
     "_identity_account_traits": ACCOUNT_TRAIT_COLUMNS,
+    "_identity_reps": REP_COLUMNS,
+    **STATE_TABLES,
 }
 PUBLIC_TABLES: Final[dict[str, tuple[Column, ...]]] = {
     "customer_events": CUSTOMER_EVENT_COLUMNS,
@@ -149,23 +180,28 @@ PUBLIC_TABLES: Final[dict[str, tuple[Column, ...]]] = {
     "account_members": MEMBER_COLUMNS,
 }
 
+QUARANTINE_REASON: Final = "CASE s.quarantine WHEN 1 THEN 'blocklist' WHEN 2 THEN 'max_links' END"
 VIEWS: Final[dict[str, str]] = {
     "identity_identifiers": (
-        "SELECT customer_id, kind, value, quarantine IS NOT NULL AS quarantined, "
-        "first_ts AS first_seen, last_ts AS last_seen, events "
-        "FROM _identity_nodes WHERE customer_id IS NOT NULL"
+        "SELECT r.customer_id, n.kind, n.value, s.quarantine > 0 AS quarantined, "
+        "n.first_ts AS first_seen, n.last_ts AS last_seen, n.events "
+        "FROM _identity_nodes n JOIN _identity_node_state s USING (node) "
+        "JOIN _identity_reps r ON r.rep = s.rep"
     ),
     "identity_links": (
-        "SELECT o.customer_id, i.kind AS identifier_kind, i.value AS identifier, "
+        "SELECT r.customer_id, i.kind AS identifier_kind, i.value AS identifier, "
         "o.kind AS linked_kind, o.value AS linked_to, l.reason, l.first_event_id, l.first_ts, "
         "l.source, l.last_ts, l.events "
-        "FROM _identity_links l "
-        "JOIN _identity_nodes i ON i.node_id = CASE WHEN l.t >= 0 THEN l.t ELSE l.a END "
-        "JOIN _identity_nodes o ON o.node_id = l.anchor WHERE l.used"
+        "FROM _identity_links l JOIN _identity_link_state ls USING (link) "
+        "JOIN _identity_nodes i ON i.node = CASE WHEN l.t <> 0 THEN l.t ELSE l.a END "
+        "JOIN _identity_nodes o ON o.node = ls.anchor "
+        "JOIN _identity_node_state s ON s.node = ls.anchor "
+        "JOIN _identity_reps r ON r.rep = s.rep WHERE ls.used"
     ),
     "identity_quarantine": (
-        "SELECT kind, value, quarantine AS reason, degree, first_ts AS first_seen, "
-        "last_ts AS last_seen, events FROM _identity_nodes WHERE quarantine IS NOT NULL"
+        f"SELECT n.kind, n.value, {QUARANTINE_REASON} AS reason, s.degree, "
+        "n.first_ts AS first_seen, n.last_ts AS last_seen, n.events "
+        "FROM _identity_nodes n JOIN _identity_node_state s USING (node) WHERE s.quarantine > 0"
     ),
 }
 
