@@ -72,3 +72,30 @@ def test_duckdb_and_chdb_agree(workspace: Workspace, chdb: Any, source: str) -> 
     got = _rows(chdb.arrow(query))
     assert expected, "the log should produce stage entries"
     assert got == expected
+
+
+def test_account_model_agrees_on_chdb(workspace: Workspace, chdb: Any) -> None:
+    """The B2B pipeline reads the members' events per account, numbered again per account."""
+    members = [("acme", "c1"), ("acme", "c2"), ("solo", "c3")]
+    journey = load_model("b2b_pipeline")
+    events = load(
+        workspace.engine,
+        LOG,
+        members=members,
+        accounts={"acme": {"employees": 40}, "solo": {"employees": 1}},
+    )
+    query = compile_history(journey, stage_input(journey, event_codes(LOG)), AS_OF)
+    expected = _rows(workspace.engine.arrow(query))
+    chdb.load("customer_events", events, order_by=("customer_id", "ts"))
+    chdb.load(
+        "account_members",
+        pa.table({"account_id": [a for a, _ in members], "customer_id": [c for _, c in members]}),
+    )
+    chdb.load(
+        "accounts",
+        pa.table(
+            {"account_id": ["acme", "solo"], "traits": ['{"employees": 40}', '{"employees": 1}']}
+        ),
+    )
+    assert {r[0] for r in expected} == {"acme", "solo"}
+    assert _rows(chdb.arrow(query)) == expected
