@@ -39,7 +39,18 @@ def register(app: typer.Typer) -> None:
         """Show one customer's profile: identifiers, merged traits, accounts, counts."""
         with state(ctx).open(read_only=True) as ws:
             result: dict[str, Any] = jsonable(ws.profile(key))
-        emit_record(result, fmt, title=f"customer {result.get('customer_id', key)}")
+        if fmt is Format.json:
+            emit_record(result, fmt)
+            return
+        links = result.pop("links", [])
+        emit_record(result, fmt, title=f"customer {result['customer_id']}")
+        if fmt is Format.table and links:
+            shown = ("identifier_kind", "identifier", "linked_to", "reason", "source", "first_ts")
+            emit(
+                [{k: link.get(k) for k in shown} for link in links],
+                fmt,
+                title="why these identifiers are one customer",
+            )
 
     @app.command()
     @handled
@@ -56,4 +67,23 @@ def register(app: typer.Typer) -> None:
         if fmt is Format.json:
             emit_record(data, fmt)
             return
-        emit(data["events"], fmt, title=f"timeline of {data.get('customer_id', key)}")
+        rows = data["events"]
+        if fmt is Format.table:
+            shown = (
+                "seq",
+                "ts",
+                "event",
+                "channel",
+                "source",
+                "data_party",
+                "revenue",
+                "currency",
+                "details",
+            )
+            rows = [{k: r.get(k) for k in shown} for r in rows]
+        emit(
+            rows,
+            fmt,
+            title=f"timeline of {data['customer_id']} ({len(data['events'])} of "
+            f"{data['total']} events)",
+        )

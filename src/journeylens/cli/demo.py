@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from journeylens.cli.main import handled, state
 from journeylens.cli.output import Format, emit
-from journeylens.demo import DEFAULT_CUSTOMERS, DEMO_END, build_demo
+from journeylens.demo import DEFAULT_CUSTOMERS, DEMO_END, build_demo, example_customer
 from journeylens.errors import ConfigError
 from journeylens.workspace import STORE_FILE
 
@@ -67,6 +67,7 @@ def register(app: typer.Typer) -> None:
             stages = ws.stages.occupancy("five_phases")
             summary = ws.summary()
             sources = ws.sources()
+            someone = example_customer(ws) or "<email or id>"
         took = time.perf_counter() - started
         emit(
             [
@@ -95,8 +96,8 @@ def register(app: typer.Typer) -> None:
         )
         out.print(
             f"Next: [cyan]journeylens -w {folder} summary[/cyan], "
-            f"[cyan]journeylens -w {folder} profile <email or id>[/cyan], "
-            f"[cyan]journeylens -w {folder} timeline <email or id>[/cyan], "
+            f"[cyan]journeylens -w {folder} profile {someone}[/cyan], "
+            f"[cyan]journeylens -w {folder} timeline {someone}[/cyan], "
             f"[cyan]journeylens -w {folder} stages funnel[/cyan]. "
             "docs/demo.md says what is planted in the data."
         )

@@ -13,13 +13,19 @@ from __future__ import annotations
 
 from journeylens.demo.generator import CUSTOMERS_PER_BATCH, generate_events
 from journeylens.demo.seasons import DEMO_END
-from journeylens.demo.workspace import DEFAULT_CUSTOMERS, build_demo, write_parquet
+from journeylens.demo.workspace import (
+    DEFAULT_CUSTOMERS,
+    build_demo,
+    example_customer,
+    write_parquet,
+)
 
 __all__ = [
     "CUSTOMERS_PER_BATCH",
     "DEFAULT_CUSTOMERS",
     "DEMO_END",
     "build_demo",
+    "example_customer",
     "generate_events",
     "write_parquet",
 ]

@@ -18,7 +18,7 @@ from journeylens.errors import ConfigError
 from journeylens.events.store import append_events, register_source
 from journeylens.workspace import Workspace, create_workspace, new_import_id
 
-__all__ = ["DEFAULT_CUSTOMERS", "Progress", "build_demo", "write_parquet"]
+__all__ = ["DEFAULT_CUSTOMERS", "Progress", "build_demo", "example_customer", "write_parquet"]
 
 DEFAULT_CUSTOMERS = 3_000
 _DICTIONARY = ["type", "event", "source", "data_party", "currency", "channel",
@@ -181,3 +181,16 @@ def write_parquet(
             field="events",
         )
     return paths
+
+
+def example_customer(ws: Workspace) -> str | None:
+    """The email of a customer worth looking at: the identified one with the most touchpoints
+    (after identity resolution; None before it)."""
+    if not ws.engine.table_exists("customer_profiles"):
+        return None
+    email = ws.engine.scalar(
+        "SELECT json_extract_string(identifiers, '$.email[0]') FROM customer_profiles "
+        "WHERE is_identified AND json_extract_string(identifiers, '$.email[0]') IS NOT NULL "
+        "ORDER BY touchpoints DESC, customer_id LIMIT 1"
+    )
+    return str(email) if email else None
