@@ -150,3 +150,16 @@ def test_results_convert_and_draw(ws: Workspace) -> None:
 def test_analytics_before_assignment_say_what_to_do(workspace: Workspace) -> None:
     with pytest.raises(NotFoundError, match="journeylens stages assign --model toy"):
         workspace.stages.funnel(model(LINEAR))
+
+
+def test_stage_funnel_by_segment(ws: Workspace) -> None:
+    """c2 (B2B) only reached aware; c1 and c3 (B2C) as in test_stage_funnel."""
+    rows = ws.stages.funnel(model(LINEAR), by="segment").rows
+    got = {(r["segment_value"], r["stage"]): (r["entered"], r["reached"]) for r in rows}
+    assert got[("B2B", "aware")] == (1, 1) and got[("B2B", "consider")] == (0, 0)
+    assert got[("B2C", "aware")] == (1, 2) and got[("B2C", "buy")] == (2, 2)
+    b2c = {r["stage"]: r for r in rows if r["segment_value"] == "B2C"}
+    # c3 skipped aware and consider: skipping counts as reaching
+    assert b2c["aware"]["conversion_to_next"] == 1.0
+    assert b2c["buy"]["conversion_to_next"] == 0.5
+    assert b2c["advocate"]["conversion_to_next"] is None

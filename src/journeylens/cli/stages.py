@@ -180,16 +180,18 @@ def series(
 def funnel(
     ctx: typer.Context,
     model: ModelOption = DEFAULT_MODEL,
+    by: ByOption = None,
     figure: FigureOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Per stage: entered, reached, conversion to the next stage, time to move on."""
     with state(ctx).open(read_only=True) as ws:
-        result = ws.stages.funnel(model)
+        result = ws.stages.funnel(model, by=by)
         language = ws.config.locale
     rows = (
         [
             {
+                **({"segment": r["segment_value"]} if by else {}),
                 "stage": r["stage"],
                 "entered": r["entered"],
                 "reached": r["reached"],

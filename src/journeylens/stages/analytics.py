@@ -264,43 +264,60 @@ def occupancy_series(
 
 _FUNNEL = _parse("""
 WITH e AS (
-  SELECT s.unit_id, s.stage_rank, s.entered_at FROM stage_entries s
+  SELECT s.unit_id, s.stage_rank, s.entered_at, coalesce(d.value, '(none)') AS seg
+  FROM stage_entries s LEFT JOIN :dimension d ON d.unit_id = s.unit_id
   WHERE s.model_id = :model AND s.stage_rank IN :ranks
 ), first_in AS (
-  SELECT unit_id, stage_rank, min(entered_at) AS first_at FROM e GROUP BY unit_id, stage_rank
+  SELECT unit_id, seg, stage_rank, min(entered_at) AS first_at FROM e
+  GROUP BY unit_id, seg, stage_rank
 ), moved AS (
-  SELECT f.unit_id, f.stage_rank,
+  SELECT f.unit_id, f.seg, f.stage_rank,
          epoch(min(x.entered_at)) - epoch(f.first_at) AS seconds
   FROM first_in f JOIN e x ON x.unit_id = f.unit_id AND x.stage_rank > f.stage_rank
        AND x.entered_at >= f.first_at
-  GROUP BY f.unit_id, f.stage_rank, f.first_at
+  GROUP BY f.unit_id, f.seg, f.stage_rank, f.first_at
 ), top AS (
-  SELECT unit_id, max(stage_rank) AS top_rank FROM e GROUP BY unit_id
+  SELECT unit_id, seg, max(stage_rank) AS top_rank FROM e GROUP BY unit_id, seg
+), segs AS (
+  SELECT DISTINCT seg FROM top
 )
-SELECT r.rank AS stage_rank,
-  (SELECT count(*) FROM first_in f WHERE f.stage_rank = r.rank) AS entered,
-  (SELECT count(*) FROM top t WHERE t.top_rank >= r.rank) AS reached,
-  (SELECT count(*) FROM moved m WHERE m.stage_rank = r.rank) AS moved_on,
-  (SELECT quantile_cont(m.seconds, 0.25) FROM moved m WHERE m.stage_rank = r.rank) AS p25_seconds,
-  (SELECT quantile_cont(m.seconds, 0.5) FROM moved m WHERE m.stage_rank = r.rank) AS median_seconds,
-  (SELECT quantile_cont(m.seconds, 0.75) FROM moved m WHERE m.stage_rank = r.rank) AS p75_seconds,
-  (SELECT quantile_cont(m.seconds, 0.9) FROM moved m WHERE m.stage_rank = r.rank) AS p90_seconds
-FROM (SELECT unnest(:rank_list) AS rank) r
-ORDER BY r.rank
+SELECT g.seg AS segment_value, r.rank AS stage_rank,
+  (SELECT count(*) FROM first_in f WHERE f.stage_rank = r.rank AND f.seg = g.seg) AS entered,
+  (SELECT count(*) FROM top t WHERE t.top_rank >= r.rank AND t.seg = g.seg) AS reached,
+  (SELECT count(*) FROM moved m WHERE m.stage_rank = r.rank AND m.seg = g.seg) AS moved_on,
+  (SELECT quantile_cont(m.seconds, 0.25) FROM moved m
+   WHERE m.stage_rank = r.rank AND m.seg = g.seg) AS p25_seconds,
+  (SELECT quantile_cont(m.seconds, 0.5) FROM moved m
+   WHERE m.stage_rank = r.rank AND m.seg = g.seg) AS median_seconds,
+  (SELECT quantile_cont(m.seconds, 0.75) FROM moved m
+   WHERE m.stage_rank = r.rank AND m.seg = g.seg) AS p75_seconds,
+  (SELECT quantile_cont(m.seconds, 0.9) FROM moved m
+   WHERE m.stage_rank = r.rank AND m.seg = g.seg) AS p90_seconds
+FROM (SELECT unnest(:rank_list) AS rank) r CROSS JOIN segs g
+ORDER BY g.seg, r.rank
 """)
 
+_NO_DIMENSION = _parse("SELECT CAST(NULL AS VARCHAR) AS unit_id, CAST(NULL AS VARCHAR) AS value")
 
-def stage_funnel(engine: Engine, model: JourneyModel) -> StageFunnel:
-    """Entered, reached, conversion to the next stage and time to move on, per entry stage."""
+
+def stage_funnel(engine: Engine, model: JourneyModel, *, by: str | None = None) -> StageFunnel:
+    """Entered, reached, conversion to the next stage and time to move on, per entry stage
+    (and per value of the breakdown ``by``)."""
     _check_run(engine, model)
     ranks = [model.rank(s.id) for s in model.entry_stages]
+    dimension = unit_dimension(model, by) if by else _NO_DIMENSION
     query = _fill(
         _FUNNEL,
         model=model.id,
+        dimension=exp.Subquery(this=dimension.copy()),
         ranks=exp.Tuple(expressions=[exp.convert(r) for r in ranks]),
         rank_list=exp.Array(expressions=[exp.convert(r) for r in ranks]),
     )
-    return StageFunnel(model, engine.rows(query))
+    rows = engine.rows(query)
+    if by is None:
+        for row in rows:
+            row["segment_value"] = None
+    return StageFunnel(model, rows, by)
 
 
 _FLOWS = _parse("""

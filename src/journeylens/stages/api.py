@@ -75,8 +75,8 @@ class Stages:
             week_start=0 if self._config.week_start == "monday" else 6,
         )
 
-    def funnel(self, model: ModelRef = DEFAULT_MODEL) -> StageFunnel:
-        return analytics.stage_funnel(self._engine, self.model(model))
+    def funnel(self, model: ModelRef = DEFAULT_MODEL, *, by: str | None = None) -> StageFunnel:
+        return analytics.stage_funnel(self._engine, self.model(model), by=by)
 
     def flows(
         self, model: ModelRef = DEFAULT_MODEL, *, start: datetime, end: datetime

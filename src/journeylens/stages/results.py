@@ -112,12 +112,15 @@ class StageFunnel:
 
     model: JourneyModel
     rows: list[dict[str, Any]] = field(default_factory=list)
+    by: str | None = None
 
     def __post_init__(self) -> None:
         ranked = {self.model.rank(s.id): s.id for s in self.model.stages}
         for i, row in enumerate(self.rows):
             row["stage"] = ranked[row["stage_rank"]]
-            nxt = self.rows[i + 1]["reached"] if i + 1 < len(self.rows) else None
+            following = self.rows[i + 1] if i + 1 < len(self.rows) else None
+            same = following is not None and following["segment_value"] == row["segment_value"]
+            nxt = following["reached"] if following is not None and same else None
             row["conversion_to_next"] = (
                 (nxt / row["reached"]) if nxt is not None and row["reached"] else None
             )
@@ -126,11 +129,24 @@ class StageFunnel:
         return pd.DataFrame(self.rows)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model.id, "rows": self.rows}
+        return {"model": self.model.id, "by": self.by, "rows": self.rows}
 
     def figure(self, language: str = "en") -> Any:
         import plotly.graph_objects as go
 
+        if self.by:
+            fig = go.Figure()
+            for value in dict.fromkeys(r["segment_value"] for r in self.rows):
+                part = [r for r in self.rows if r["segment_value"] == value]
+                fig.add_trace(
+                    go.Funnel(
+                        name=str(value),
+                        y=[_label(self.model, r["stage"], language) for r in part],
+                        x=[r["reached"] for r in part],
+                    )
+                )
+            fig.update_layout(title=f"{self.model.label(language)} — by {self.by}")
+            return fig
         fig = go.Figure(
             go.Funnel(
                 y=[_label(self.model, r["stage"], language) for r in self.rows],
