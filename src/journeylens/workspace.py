@@ -37,6 +37,7 @@ from journeylens.events.fileimport import Progress, import_file
 from journeylens.events.messages import MessageDefaults, normalise_message
 from journeylens.events.report import OnError, WriteReport
 from journeylens.events.store import append_events, migrate, register_source
+from journeylens.funnels.api import Funnels
 from journeylens.schema import DATA_PARTIES
 from journeylens.stages.api import Stages
 
@@ -77,6 +78,8 @@ class Workspace:
         self.engine = engine
         self.stages = Stages(engine, config)
         """Journey models: stage assignment and stage analytics (docs/stages.md)."""
+        self.funnels = Funnels(engine, config)
+        """Funnels (docs/funnels.md) and, as ``funnels.paths``, paths (docs/paths.md)."""
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:

@@ -1,0 +1,85 @@
+"""The same compiled funnel SQL gives identical results on DuckDB and ClickHouse (chDB)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from journeylens import Workspace
+from journeylens.funnels import Exclusion, FunnelSpec, Step
+from journeylens.funnels.compile import compile_funnel
+from tests.stages.conftest import event_codes, load
+
+chdb_engine = pytest.importorskip("journeylens.engines.chdb")
+
+AS_OF = datetime(2026, 6, 1)
+DAY = 86_400
+LOG = [
+    ("c1", "2026-01-01 10:00", "view", {"device": "mobile"}),
+    ("c1", "2026-01-01 10:00", "cart", {}),
+    ("c1", "2026-01-01 10:10", "error", {}),
+    ("c1", "2026-01-02 10:00", "buy", {"total": 80}),
+    ("c1", "2026-01-04 10:00", "view", {"device": "desktop"}),
+    ("c1", "2026-01-04 10:05", "cart", {}),
+    ("c1", "2026-01-04 10:06", "buy", {"total": "20"}),
+    ("c2", "2026-01-01 10:00", "buy", {"total": 5}),
+    ("c2", "2026-01-01 11:00", "cart", {}),
+    ("c2", "2026-01-01 12:00", "view", {}),
+    ("c3", "2026-05-31 10:00", "view", {"device": "mobile"}),
+    ("c3", "2026-05-31 10:00", "view", {}),
+    ("c4", "2026-01-01 10:00:00", "view", {}),
+    ("c4", "2026-01-02 10:00:00", "cart", {}),
+    ("c4", "2026-01-02 10:00:01", "buy", {"total": 100}),
+]
+STEPS = ("view", "cart", "buy")
+SPECS = [
+    FunnelSpec(steps=STEPS, window_seconds=DAY),
+    FunnelSpec(steps=STEPS, window_seconds=None, order="strict"),
+    FunnelSpec(steps=STEPS, window_seconds=DAY, order="unordered", breakdown="property:device"),
+    FunnelSpec(steps=STEPS, exclusions=(Exclusion("error", 2, 3),), breakdown="channel"),
+    FunnelSpec(
+        steps=("view", Step("buy", ("total >= 50",)), None),
+        breakdown="property:total",
+        breakdown_step=2,
+    ),
+    FunnelSpec(steps=("view", "buy"), count_by="account", breakdown="trait:size"),
+]
+
+
+@pytest.fixture(scope="module")
+def chdb() -> Iterator[Any]:
+    engine = chdb_engine.ChDBEngine()
+    yield engine
+    engine.close()
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: f"{s.order}-{s.breakdown}")
+def test_duckdb_and_chdb_agree(workspace: Workspace, chdb: Any, spec: FunnelSpec) -> None:
+    members = [("acme", "c1"), ("acme", "c2"), ("solo", "c3"), ("solo", "c4")]
+    events = load(
+        workspace.engine,
+        LOG,
+        members=members,
+        accounts={"acme": {"size": "big"}, "solo": {"size": "small"}},
+    )
+    query = compile_funnel(spec, event_codes(LOG), AS_OF)
+    expected = workspace.engine.rows(query)
+    chdb.load("customer_events", events, order_by=("customer_id", "ts"))
+    chdb.load(
+        "account_members",
+        pa.table({"account_id": [a for a, _ in members], "customer_id": [c for _, c in members]}),
+    )
+    chdb.load(
+        "accounts",
+        pa.table(
+            {"account_id": ["acme", "solo"], "traits": ['{"size": "big"}', '{"size": "small"}']}
+        ),
+    )
+    chdb.load("customer_profiles", pa.table({"customer_id": ["c1"], "traits": ["{}"]}))
+    assert len(expected) >= 2
+    assert any(r["reached"] > 1 for r in expected)
+    assert chdb.rows(query) == expected
