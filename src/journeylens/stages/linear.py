@@ -46,10 +46,10 @@ from journeylens.stages.sqlparts import (
     epoch_us,
     flag,
     from_seconds,
+    lapse_ctes,
     refs,
     relation,
     seconds,
-    shift,
     true_or_false,
     uses_traits,
     window,
@@ -189,49 +189,7 @@ class _Linear:
         stages = self.model.lapse_stages
         if not stages:
             return False
-        self.ctes.append(
-            (
-                "jl_act",
-                exp.select(col("unit_id"), col("t"))
-                .from_("jl_base")
-                .where(_eq(col("activity"), lit(1)))
-                .group_by(col("unit_id"), col("t")),
-            )
-        )
-        self.ctes.append(
-            (
-                "jl_gap",
-                exp.select(
-                    col("unit_id"),
-                    col("t"),
-                    exp.alias_(shift(exp.Lead, "t", ("t",), "BIGINT"), "next_t"),
-                ).from_("jl_act"),
-            )
-        )
-        points: exp.Expression | None = None
-        for stage in stages:
-            assert stage.lapse is not None
-            point = exp.Add(
-                this=col("t"), expression=lit(round(stage.lapse.after_days * SECONDS_PER_DAY))
-            )
-            lapsed = exp.or_(
-                exp.and_(
-                    _is_null(col("next_t")), exp.LTE(this=point, expression=lit(self.as_of_s))
-                ),
-                exp.GT(this=col("next_t"), expression=point.copy()),
-            )
-            one = (
-                exp.select(
-                    col("unit_id"),
-                    exp.alias_(point.copy(), "lapse_t"),
-                    exp.alias_(lit(self.ranks[stage.id]), "lapse_rank"),
-                )
-                .from_("jl_gap")
-                .where(lapsed)
-            )
-            points = one if points is None else exp.union(points, one, distinct=False)
-        assert points is not None
-        self.ctes.append(("jl_lapse", points))
+        self.ctes += lapse_ctes(self.model, self.as_of_s)
         order = exp.Order(expressions=[exp.Ordered(this=col("lapse_t"), nulls_first=False)])
 
         def over(func: exp.Expression) -> exp.Window:

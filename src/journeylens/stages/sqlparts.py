@@ -260,3 +260,55 @@ def uses_traits(rule: Rule | None) -> bool:
     if isinstance(rule, Not):
         return uses_traits(rule.rule)
     return False
+
+
+def lapse_ctes(model: JourneyModel, as_of_s: int) -> list[tuple[str, exp.Expression]]:
+    """``jl_act`` (activity instants), ``jl_gap`` (each with the next) and ``jl_lapse``
+    (``unit_id, lapse_t, lapse_rank``): a lapse point ``after_days`` after an activity that no
+    other activity follows within that time, up to ``as_of_s``. Reads ``jl_base.activity``."""
+    ranks = {s.id: model.rank(s.id) for s in model.stages}
+    ctes: list[tuple[str, exp.Expression]] = [
+        (
+            "jl_act",
+            exp.select(col("unit_id"), col("t"))
+            .from_("jl_base")
+            .where(exp.EQ(this=col("activity"), expression=lit(1)))
+            .group_by(col("unit_id"), col("t")),
+        ),
+        (
+            "jl_gap",
+            exp.select(
+                col("unit_id"),
+                col("t"),
+                exp.alias_(shift(exp.Lead, "t", ("t",), "BIGINT"), "next_t"),
+            ).from_("jl_act"),
+        ),
+    ]
+    points: exp.Expression | None = None
+    for stage in model.lapse_stages:
+        assert stage.lapse is not None
+        point = exp.Add(
+            this=col("t"), expression=lit(round(stage.lapse.after_days * SECONDS_PER_DAY))
+        )
+        lapsed = exp.or_(
+            exp.and_(
+                exp.Is(this=col("next_t"), expression=exp.null()),
+                exp.LTE(this=point, expression=lit(as_of_s)),
+            ),
+            exp.GT(this=col("next_t"), expression=point.copy()),
+        )
+        # (ClickHouse lets a SELECT alias shadow a column of the same SELECT: the point gets
+        # its own name, lapse_t)
+        one = (
+            exp.select(
+                col("unit_id"),
+                exp.alias_(point.copy(), "lapse_t"),
+                exp.alias_(lit(ranks[stage.id]), "lapse_rank"),
+            )
+            .from_("jl_gap")
+            .where(lapsed)
+        )
+        points = one if points is None else exp.union(points, one, distinct=False)
+    assert points is not None, "the model has no lapse stage"
+    ctes.append(("jl_lapse", points))
+    return ctes

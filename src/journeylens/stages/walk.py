@@ -22,6 +22,7 @@ from journeylens.stages.sqlparts import (
     epoch_us,
     flag,
     from_seconds,
+    lapse_ctes,
     refs,
     relation,
     seconds,
@@ -132,52 +133,7 @@ def compile_walk(model: JourneyModel, source: StageInput, as_of: datetime) -> ex
         exp.alias_(exp.Cast(this=exp.null(), to=exp.DataType.build("INT")), "lapse_rank"),
     ).from_(previous)
     if lapse_activity:
-        ctes.append(
-            (
-                "jl_act",
-                exp.select(col("unit_id"), col("t"))
-                .from_("jl_base")
-                .where(exp.EQ(this=col("activity"), expression=lit(1)))
-                .group_by(col("unit_id"), col("t")),
-            )
-        )
-        ctes.append(
-            (
-                "jl_gap",
-                exp.select(
-                    col("unit_id"),
-                    col("t"),
-                    exp.alias_(shift(exp.Lead, "t", ("t",), "BIGINT"), "next_t"),
-                ).from_("jl_act"),
-            )
-        )
-        lapses: exp.Expression | None = None
-        for stage in model.lapse_stages:
-            assert stage.lapse is not None
-            point = exp.Add(
-                this=col("t"), expression=lit(round(stage.lapse.after_days * SECONDS_PER_DAY))
-            )
-            lapsed = exp.or_(
-                exp.and_(
-                    exp.Is(this=col("next_t"), expression=exp.null()),
-                    exp.LTE(this=point, expression=lit(as_of_s)),
-                ),
-                exp.GT(this=col("next_t"), expression=point.copy()),
-            )
-            one = (
-                exp.select(
-                    col("unit_id"),
-                    exp.alias_(point.copy(), "lapse_t"),
-                    exp.alias_(lit(ranks[stage.id]), "lapse_rank"),
-                )
-                .from_("jl_gap")
-                .where(lapsed)
-            )
-            lapses = one if lapses is None else exp.union(lapses, one, distinct=False)
-        assert lapses is not None
-        ctes.append(("jl_lapse", lapses))
-        # (ClickHouse lets a SELECT alias shadow a column in the same SELECT: lapse points get
-        # their own name, lapse_t, before they become t)
+        ctes += lapse_ctes(model, as_of_s)
         rows = rows.union(
             exp.select(
                 col("unit_id"),
