@@ -90,12 +90,13 @@ def root(
 
 
 def _register() -> None:
-    from journeylens.cli import customers, data, demo, stages
+    from journeylens.cli import customers, data, demo, funnels, stages
 
     data.register(app)
     customers.register(app)
     demo.register(app)
     stages.register(app)
+    funnels.register(app)
 
 
 _register()

@@ -47,6 +47,10 @@ class Funnels:
     def __init__(self, engine: Engine, config: WorkspaceConfig) -> None:
         self._engine = engine
         self._config = config
+        from journeylens.paths.api import Paths
+
+        self.paths = Paths(engine)
+        """Paths: transitions, top paths, step matrix, sessions (docs/paths.md)."""
 
     def run(
         self,

@@ -52,6 +52,11 @@ _CLICKHOUSE_REWRITES: dict[type[exp.Expression], Callable[[exp.Expression], exp.
     exp.CTE: lambda e: _without(e, "materialized"),
     # integer division that stays integer
     exp.IntDiv: lambda e: _call("intDiv", e.this, e.expression),
+    # exact median, interpolated between the two middle values as elsewhere (median() is
+    # approximate on ClickHouse)
+    exp.Median: lambda e: exp.ParameterizedAgg(
+        this="quantileExactInclusive", expressions=[exp.Literal.number(0.5)], params=[e.this]
+    ),
     # a failed cast is NULL, as TRY_CAST elsewhere
     exp.TryCast: lambda e: _call(
         "accurateCastOrNull",
