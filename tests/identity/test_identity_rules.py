@@ -522,3 +522,20 @@ def test_changed_identifier_settings_rebuild_everything(tmp_path: Path) -> None:
             "identifier settings changed",
             1,
         )
+
+
+def test_an_import_that_grows_is_read_again_and_deletions_rebuild(ws: Workspace) -> None:
+    first = ws.append_messages([ev("m1", 1, anonymousId="a1")], source="web")
+    ws.resolve_identities()
+    later = ws.append_messages([ev("m2", 2, anonymousId="a1", userId="u1")], source="web")
+    # the same import stored in two writes (e.g. a file imported in chunks)
+    ws.engine.execute(
+        "UPDATE events SET import_id = ? WHERE import_id = ?", [first.import_id, later.import_id]
+    )
+    grown = ws.resolve_identities()
+    assert (grown.full, grown.events_read, grown.events) == (False, 1, 2)
+    assert groups(ws) == {frozenset({"m1", "m2"})}
+    ws.engine.execute("DELETE FROM events WHERE event_id = 'm2'")
+    rebuilt = ws.resolve_identities()
+    assert (rebuilt.full, rebuilt.reason) == (True, "events were deleted since the last run")
+    assert groups(ws) == {frozenset({"m1"})}

@@ -42,11 +42,11 @@ DETAIL_KEYS: Final = (
 # ``details``: the key properties present, as "key=value, …". The key list is a constant of
 # this module (not user input), spelled out as the constant path list json_extract requires.
 _DETAILS: Final = (
-    "array_to_string(list_filter(list_transform(json_extract_string(properties, ["
+    "nullif(array_to_string(list_filter(list_transform(json_extract_string(properties, ["
     + ", ".join(f"'/{k}'" for k in DETAIL_KEYS)
     + "]), lambda v, i: CASE WHEN v IS NOT NULL THEN ["
     + ", ".join(f"'{k}'" for k in DETAIL_KEYS)
-    + "][i] || '=' || v END), lambda x: x IS NOT NULL), ', ')"
+    + "][i] || '=' || v END), lambda x: x IS NOT NULL), ', '), '')"
 )
 
 

@@ -41,12 +41,21 @@ _OBJECT: Final = "'{' || array_to_string(list_sort(list(to_json(key) || ':' || v
 
 
 def scope(engine: Engine, *, full: bool) -> None:
-    """``_m_scope(rep, customer_id)``: the customers to (re)write."""
-    where = "" if full else f"WHERE r.{_IN_SCOPE}"
+    """``_m_scope(rep, customer_id)``: the customers to (re)write (after a full run's
+    linking, every representative is a current customer)."""
+    if full:
+        engine.execute(
+            "CREATE OR REPLACE TEMP TABLE _m_scope AS SELECT rep, customer_id FROM _identity_reps"
+        )
+        return
     engine.execute(
         "CREATE OR REPLACE TEMP TABLE _m_scope AS SELECT DISTINCT x.rep, r.customer_id "
-        f"FROM _identity_sig_state x JOIN _identity_reps r USING (rep) {where}"
+        f"FROM _identity_sig_state x JOIN _identity_reps r USING (rep) WHERE r.{_IN_SCOPE}"
     )
+
+
+def _join_scope(full: bool) -> str:
+    return "" if full else " JOIN _m_scope USING (rep)"
 
 
 def customer_events(engine: Engine, *, full: bool, unsorted: int) -> int:
@@ -103,30 +112,30 @@ def profiles(engine: Engine, *, full: bool) -> None:
     Traits: per trait key, the latest non-empty value over the customer's events (by ts, then
     event id).
     """
-    where = "true" if full else _IN_SCOPE
+    where, join = ("true", "") if full else (_IN_SCOPE, _join_scope(full))
     engine.execute(f"DELETE FROM customer_profiles WHERE {where}")
     engine.execute(
         "INSERT INTO customer_profiles "
         "WITH ev AS (SELECT x.rep, min(s.first_ts) AS first_seen, max(s.last_ts) AS last_seen,"
         " sum(s.events)::BIGINT AS events, sum(s.touchpoints)::BIGINT AS touchpoints"
-        " FROM _identity_sig_state x JOIN _m_scope USING (rep) JOIN _identity_sigs s USING (sig)"
+        f" FROM _identity_sig_state x{join} JOIN _identity_sigs s USING (sig)"
         " GROUP BY 1), "
         "seen AS (SELECT customer_id, list_sort(list_distinct(list(source))) AS sources,"
         " list_sort(list_distinct(list(channel))) AS channels FROM customer_events"
         f" WHERE {where} GROUP BY 1), "
         "by_kind AS (SELECT x.rep, n.kind AS key, to_json(list_sort(list(n.value))) AS value,"
         " bool_or(n.kind <> ? AND x.quarantine = 0) AS identified"
-        " FROM _identity_node_state x JOIN _m_scope USING (rep)"
-        " JOIN _identity_nodes n USING (node) GROUP BY 1, 2), "
+        f" FROM _identity_node_state x{join}"
+        " JOIN _identity_nodes n USING (node) WHERE x.rep <> 0 GROUP BY 1, 2), "
         f"ids AS (SELECT rep, bool_or(identified) AS identified, {_OBJECT} AS identifiers"
         " FROM by_kind GROUP BY 1), "
         "latest AS (SELECT x.rep, t.key, max((t.ts, t.event_id, t.value))[3] AS value"
         " FROM _identity_traits t JOIN _identity_sig_state x USING (sig)"
-        " JOIN _m_scope USING (rep) GROUP BY 1, 2), "
+        f"{join} GROUP BY 1, 2), "
         f"tr AS (SELECT rep, {_OBJECT} AS traits FROM latest GROUP BY 1), "
         "acc AS (SELECT x.rep, list_sort(list_distinct(list(g.account_id))) AS accounts"
         " FROM _identity_groups g JOIN _identity_sig_state x USING (sig)"
-        " JOIN _m_scope USING (rep) GROUP BY 1) "
+        f"{join} GROUP BY 1) "
         "SELECT sc.customer_id, coalesce(ids.identified, false), ids.identifiers, "
         "coalesce(tr.traits, '{}'), ev.first_seen, ev.last_seen, ev.events, ev.touchpoints, "
         "seen.sources, seen.channels, coalesce(acc.accounts, []) "
