@@ -177,13 +177,17 @@ def append_increment(folder: Path, customers: int, seed: int) -> None:
 
 
 def step(folder: Path, full: bool) -> dict[str, object]:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = before.ru_utime + before.ru_stime
     start = time.perf_counter()
     with journeylens.open_workspace(folder) as ws:
         result = ws.resolve_identities(full=full)
         identifiers = ws.engine.scalar("SELECT count(*) FROM _identity_nodes")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "seconds": round(time.perf_counter() - start, 1),
-        "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime - cpu, 1),
+        "peak_rss_gib": round(usage.ru_maxrss / 2**20, 2),
         "identifiers_total": identifiers,
         **{k: v for k, v in result.to_dict().items() if k != "warnings"},
         "warnings": len(result.warnings),

@@ -151,15 +151,20 @@ def _run(
     guard = config.model_dump_json(include={"blocklist", "max_links", "max_user_links"})
     if not is_full and read == 0 and meta.get("guard") == guard:
         return _summary(engine, config, "incremental", False, 0, 0, started)
+    clock = _Clock()
     extract.extract_batch(engine, config)
+    clock.lap("read")
     graph.link(engine, config, full=is_full)
+    clock.lap("link")
     materialise.scope(engine, full=is_full)
     unsorted = materialise.customer_events(
         engine, full=is_full, unsorted=int(meta.get("unsorted", "0") or 0)
     )
+    clock.lap("customer_events")
     materialise.members(engine, full=is_full)
     materialise.profiles(engine, full=is_full)
     materialise.accounts(engine)
+    clock.lap("profiles")
     affected = int(engine.scalar("SELECT count(*) FROM _m_scope"))
     _write_meta(
         engine,
@@ -173,7 +178,22 @@ def _run(
             "unsorted": str(unsorted),
         },
     )
-    return _summary(engine, config, reason or "incremental", is_full, read, affected, started)
+    return _summary(
+        engine, config, reason or "incremental", is_full, read, affected, started, clock.laps
+    )
+
+
+class _Clock:
+    """Seconds per phase of a run (reported in the result)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 3)
+        self._last = now
 
 
 def _write_meta(engine: Engine, values: dict[str, str]) -> None:
@@ -212,6 +232,7 @@ def _summary(
     read: int,
     affected: int,
     started: float,
+    phases: dict[str, float] | None = None,
 ) -> ResolveResult:
     counts = engine.rows(
         "SELECT (SELECT count(*) FROM customer_events) AS events, "
@@ -235,5 +256,6 @@ def _summary(
         quarantined=counts["quarantined"],
         affected_customers=affected,
         seconds=round(time.perf_counter() - started, 3),
+        phases=phases or {},
         warnings=_warnings(engine, config),
     )

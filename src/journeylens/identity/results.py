@@ -29,6 +29,7 @@ class ResolveResult:
     ``first run``, ``identifier settings changed``, ``events were deleted``…) or
     ``incremental``. Counts are of the whole workspace after the run, except ``events_read``
     (events read by this run) and ``affected_customers`` (customers written again).
+    ``warnings`` lists identifiers over the cap (see ``identity_quarantine``).
     """
 
     full: bool
@@ -43,6 +44,9 @@ class ResolveResult:
     quarantined: int
     affected_customers: int
     seconds: float
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds spent reading events (``read``), linking (``link``), writing
+    ``customer_events`` and writing profiles/accounts (``profiles``)."""
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
