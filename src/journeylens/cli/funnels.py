@@ -167,7 +167,7 @@ def units_(
     """The customers (or accounts) behind a step's number, to act on them."""
     spec = _spec(steps, window, order, exclude, None, 1, count_by)
     result, _ = _run(ctx, spec, as_of)
-    ids = result.units_at(step, status)  # type: ignore[arg-type]
+    ids = result.units_at(step, status)
     emit([{"unit_id": i} for i in ids], fmt, title=f"step {step}: {status}")
 
 

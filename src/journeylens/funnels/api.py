@@ -64,7 +64,7 @@ class Funnels:
         Events after ``as_of`` (default: now) are not read; windows still open at ``as_of``
         are reported apart from drop-offs."""
         if not isinstance(spec, FunnelSpec):
-            spec = FunnelSpec(steps=tuple(spec), **options)
+            spec = FunnelSpec(steps=tuple(Step.of(s) for s in spec), **options)
         moment = naive_utc(as_of)
         query = compile_funnel(spec, event_codes(self._engine), moment)
         return FunnelResult(spec, self._engine.arrow(query), moment)

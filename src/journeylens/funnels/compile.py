@@ -219,6 +219,69 @@ def _qualify(alias: str) -> exp.Expression:
     return fn  # type: ignore[return-value]
 
 
+def _next_by_join(carried: list[exp.Expression], i: int, window_us: int | None) -> exp.Select:
+    """Step i of every attempt: the first step-i event after step i-1 and inside the window, as
+    a minimum over the unit's step-i events (a hash join on the unit and an aggregate)."""
+    after = exp.and_(
+        exp.GT(this=col("seq", "b"), expression=col(f"q_{i - 1}", "a")),
+        _within(col("us", "b"), col("u_1", "a"), window_us),
+    )
+    first = [
+        exp.alias_(exp.Min(this=exp.Case(ifs=[exp.If(this=after.copy(), true=col(c, "b"))])), n)
+        for c, n in (("seq", f"q_{i}"), ("us", f"u_{i}"))
+    ]
+    return (
+        exp.select(*carried, *first)
+        .from_(exp.to_table(f"a_{i - 1}").as_("a"))
+        .join(
+            exp.to_table(f"s_{i}").as_("b"),
+            join_type="LEFT",
+            on=exp.EQ(this=col("unit_id", "a"), expression=col("unit_id", "b")),
+        )
+        .group_by(*[c.this for c in carried])
+    )
+
+
+def _starts(spec: FunnelSpec) -> exp.Select:
+    """The attempt starts worth following: every step-1 event; or, in an ordered funnel without
+    exclusions, only those that can be best — for each step-2 event the latest step-1 event
+    before it (earlier ones share its chain with a shorter window), and each unit's first and
+    last step-1 event (the best of units that never reach step 2, and the latest start)."""
+    every = exp.select(
+        col("unit_id"), exp.alias_(col("seq"), "q_1"), exp.alias_(col("us"), "u_1")
+    ).from_("s_1")
+    if spec.order != "ordered" or spec.exclusions:
+        return every
+    latest = exp.select(
+        exp.alias_(col("unit_id", "b"), "unit_id"),
+        exp.alias_(col("seq", "b"), "q_1"),
+        exp.alias_(col("us", "b"), "u_1"),
+    ).from_(exp.to_table("s_2").as_("a"))
+    latest.append(
+        "joins",
+        exp.Join(
+            this=exp.to_table("s_1").as_("b"),
+            method="ASOF",
+            on=exp.and_(
+                exp.EQ(this=col("unit_id", "a"), expression=col("unit_id", "b")),
+                exp.GT(this=col("seq", "a"), expression=col("seq", "b")),
+            ),
+        ),
+    )
+    ends = [
+        exp.select(
+            col("unit_id"),
+            exp.alias_(agg(this=col("seq")), "q_1"),
+            exp.alias_(agg(this=col("us")), "u_1"),
+        )
+        .from_("s_1")
+        .group_by(col("unit_id"))
+        for agg in (exp.Min, exp.Max)
+    ]
+    union = exp.union(exp.union(latest, ends[0], distinct=True), ends[1], distinct=True)
+    return exp.select("*").from_(_sub(union, "starts"))
+
+
 def _ordered(
     spec: FunnelSpec, window_us: int | None, ctes: list[tuple[str, exp.Expression]]
 ) -> tuple[exp.Select, exp.Expression | None]:
@@ -227,16 +290,7 @@ def _ordered(
     n = len(spec.steps)
     for i in range(1, n + 1):
         ctes.append((f"s_{i}", _events_of(f"m_{i}")))
-    ctes.append(
-        (
-            "a_1",
-            exp.select(
-                col("unit_id"),
-                exp.alias_(col("seq"), "q_1"),
-                exp.alias_(col("us"), "u_1"),
-            ).from_("s_1"),
-        )
-    )
+    ctes.append(("a_1", _starts(spec)))
     for i in range(2, n + 1):
         carried = [exp.alias_(col("unit_id", "a"), "unit_id")]
         for j in range(1, i):
@@ -263,7 +317,7 @@ def _ordered(
                 ),
             )
         else:
-            query.append("joins", _asof_next(exp.to_table(f"s_{i}").as_("b"), f"q_{i - 1}"))
+            query = _next_by_join(carried, i, window_us)
         ctes.append((f"a_{i}", query))
     # exclusions: the next excluded event after the from-step event
     last = f"a_{n}"

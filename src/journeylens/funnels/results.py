@@ -165,7 +165,7 @@ class FunnelResult:
         )
         return [
             {
-                "period": period.date(),
+                "period": pd.Timestamp(period).date(),
                 "units": int(row.units),
                 "converted": int(row.converted),
                 "conversion": float(row.converted) / float(row.units),

@@ -112,7 +112,7 @@ class Paths:
             anchor, _steps(steps), backward=backward, gap_us=gap, as_of=naive_utc(as_of)
         )
         marker = START if backward else END
-        rows = []
+        rows: list[dict[str, Any]] = []
         total = 0
         for r in self._engine.arrow(query).to_pylist():
             path: list[str] = []

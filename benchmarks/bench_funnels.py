@@ -1,0 +1,180 @@
+"""Benchmark: a 5-step ordered funnel (7-day window) and the transition graph on the scaled demo
+stores of bench_stages.py (read, never rebuilt), with chDB's own windowFunnel at 10M.
+
+    python benchmarks/bench_funnels.py --sizes 1 10 100     # millions of events
+    python benchmarks/bench_funnels.py --sizes 10 --chdb
+
+1M is a deterministic sample of the 10M store's customers (about 1M events, in memory). Each
+query runs once to warm up and then ``--repeat`` times; the median is reported. Results go to
+stdout as a Markdown table (paste into benchmarks/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from journeylens.engines.duckdb import DuckDBEngine
+from journeylens.funnels import FunnelSpec
+from journeylens.funnels.compile import compile_funnel
+from journeylens.paths.compile import compile_transitions
+
+DATA = Path(__file__).parent / "data"
+AS_OF = datetime(2026, 11, 30)
+STEPS = ("product_viewed", "add_to_cart", "checkout_started", "checkout_payment", "purchase")
+WINDOW = 7 * 86_400
+SPEC = FunnelSpec(steps=STEPS, window_seconds=WINDOW)
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    result = fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def engine_for(millions: int) -> DuckDBEngine:
+    if millions == 1:
+        engine = DuckDBEngine(None)
+        con = engine.connection
+        con.execute(f"ATTACH '{DATA / 'stages-10m.duckdb'}' AS src (READ_ONLY)")
+        con.execute(
+            "CREATE TABLE customer_events AS SELECT * FROM src.customer_events "
+            "WHERE customer_id LIKE '%-0' AND hash(customer_id) % 10 < 6"
+        )
+        con.execute("CREATE TABLE event_names AS SELECT * FROM src.event_names")
+        con.execute("DETACH src")
+        return engine
+    return DuckDBEngine(DATA / f"stages-{millions}m.duckdb", read_only=True)
+
+
+def codes_of(engine: Any) -> dict[str, int]:
+    return {r["event"]: int(r["event_code"]) for r in engine.rows("SELECT * FROM event_names")}
+
+
+def funnel_counts(rows: list[dict[str, Any]]) -> list[int]:
+    return [sum(1 for r in rows if r["reached"] >= k) for k in range(1, len(STEPS) + 1)]
+
+
+def bench_duckdb(millions: int, repeat: int) -> tuple[list[dict[str, Any]], DuckDBEngine]:
+    engine = engine_for(millions)
+    events = engine.scalar("SELECT count(*) FROM customer_events")
+    codes = codes_of(engine)
+    query = compile_funnel(SPEC, codes, AS_OF)
+    seconds, table = timed(lambda: engine.arrow(query), repeat)
+    counts = funnel_counts(table.to_pylist())
+    t_seconds, graph = timed(lambda: engine.arrow(compile_transitions(AS_OF, None)), repeat)
+    rows = [
+        {
+            "engine": "journeylens on DuckDB",
+            "events": events,
+            "query": "5-step funnel, 7 days",
+            "seconds": seconds,
+            "check": counts,
+        },
+        {
+            "engine": "journeylens on DuckDB",
+            "events": events,
+            "query": "transitions",
+            "seconds": t_seconds,
+            "check": f"{graph.num_rows} pairs",
+        },
+    ]
+    return rows, engine
+
+
+def bench_chdb(engine: DuckDBEngine, repeat: int) -> list[dict[str, Any]]:
+    from journeylens.engines.chdb import ChDBEngine
+
+    events = engine.arrow(
+        "SELECT customer_id, ts, seq, event_code, event, CAST(NULL AS VARCHAR) AS properties "
+        "FROM customer_events"
+    )
+    codes = codes_of(engine)
+    ch = ChDBEngine()
+    ch.load("customer_events", events, order_by=("customer_id", "ts"))
+    del events
+    ch.execute(
+        "CREATE TABLE ev_nn (customer_id String, us UInt64, event_code Int32) "
+        "ENGINE = MergeTree ORDER BY (customer_id, us)"
+    )
+    ch.execute(
+        "INSERT INTO ev_nn SELECT assumeNotNull(customer_id), "
+        "toUInt64(toUnixTimestamp64Micro(assumeNotNull(ts))), "
+        "assumeNotNull(event_code) FROM customer_events"
+    )
+    conditions = ", ".join(f"event_code = {codes[s]}" for s in STEPS)
+    native = (
+        f"SELECT level, count() AS n FROM (SELECT customer_id, windowFunnel({WINDOW * 1_000_000})"
+        f"(us, {conditions}) AS level FROM ev_nn GROUP BY customer_id) GROUP BY level"
+    )
+    seconds, levels = timed(lambda: ch.rows(native), repeat)
+    by_level = {r["level"]: r["n"] for r in levels}
+    native_counts = [sum(n for lv, n in by_level.items() if lv >= k) for k in range(1, 6)]
+    ours, table = timed(lambda: ch.arrow(compile_funnel(SPEC, codes, AS_OF)), repeat)
+    t_ours, _ = timed(lambda: ch.arrow(compile_transitions(AS_OF, None)), repeat)
+    count = ch.scalar("SELECT count() FROM ev_nn")
+    ch.close()
+    return [
+        {
+            "engine": "chDB windowFunnel",
+            "events": count,
+            "query": "5-step funnel, 7 days",
+            "seconds": seconds,
+            "check": native_counts,
+        },
+        {
+            "engine": "journeylens SQL on chDB",
+            "events": count,
+            "query": "5-step funnel, 7 days",
+            "seconds": ours,
+            "check": funnel_counts(table.to_pylist()),
+        },
+        {
+            "engine": "journeylens SQL on chDB",
+            "events": count,
+            "query": "transitions",
+            "seconds": t_ours,
+            "check": "",
+        },
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--chdb", action="store_true", help="also chDB at 10M")
+    args = parser.parse_args()
+    print(f"python {platform.python_version()}, {sys.platform}", file=sys.stderr)
+    print("| engine | events | query | seconds | steps reached (1…5) / check |")
+    print("|---|---:|---|---:|---|")
+    for millions in args.sizes:
+        rows, engine = bench_duckdb(millions, args.repeat)
+        show(rows)
+        if args.chdb and millions == 10:
+            show(bench_chdb(engine, args.repeat))
+        engine.close()
+
+
+def show(rows: list[dict[str, Any]]) -> None:
+    for r in rows:
+        print(
+            f"| {r['engine']} | {r['events']:,} | {r['query']} | {r['seconds']:.2f} | "
+            f"{r['check']} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
