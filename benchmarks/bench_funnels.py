@@ -150,18 +150,68 @@ def bench_chdb(engine: DuckDBEngine, repeat: int) -> list[dict[str, Any]]:
     ]
 
 
+def bench_retentioneering(engine: DuckDBEngine, repeat: int) -> list[dict[str, Any]]:
+    """retentioneering 5 (its engine is DuckDB too): load, its funnel (ordered, no window: it
+    has none) and its transition graph. Telemetry off."""
+    import os
+
+    os.environ["RETENTIONEERING_NO_TRACK"] = "1"
+    import retentioneering
+
+    frame = engine.arrow(
+        "SELECT customer_id AS user_id, event, ts AS timestamp FROM customer_events "
+        "ORDER BY customer_id, seq"
+    ).to_pandas()
+    start = time.perf_counter()
+    stream = retentioneering.Eventstream(frame)
+    load = time.perf_counter() - start
+    seconds, funnel = timed(lambda: stream.funnel_data(steps=list(STEPS)), repeat)
+    t_seconds, _ = timed(lambda: stream.transition_graph_data(edge_weight="count"), repeat)
+    events = len(frame)
+    return [
+        {
+            "engine": "retentioneering 5 (load)",
+            "events": events,
+            "query": "Eventstream(df)",
+            "seconds": load,
+            "check": "",
+        },
+        {
+            "engine": "retentioneering 5",
+            "events": events,
+            "query": "5-step funnel, no window",
+            "seconds": seconds,
+            "check": [s["unique_paths"] for s in funnel["steps"]],
+        },
+        {
+            "engine": "retentioneering 5",
+            "events": events,
+            "query": "transitions",
+            "seconds": t_seconds,
+            "check": "",
+        },
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--chdb", action="store_true", help="also chDB at 10M")
+    parser.add_argument("--retentioneering", action="store_true", help="also retentioneering")
+    parser.add_argument("--skip-duckdb", action="store_true", help="only the other tools")
     args = parser.parse_args()
     print(f"python {platform.python_version()}, {sys.platform}", file=sys.stderr)
     print("| engine | events | query | seconds | steps reached (1…5) / check |")
     print("|---|---:|---|---:|---|")
     for millions in args.sizes:
-        rows, engine = bench_duckdb(millions, args.repeat)
-        show(rows)
+        if args.skip_duckdb:
+            engine = engine_for(millions)
+        else:
+            rows, engine = bench_duckdb(millions, args.repeat)
+            show(rows)
+        if args.retentioneering and millions <= 10:
+            show(bench_retentioneering(engine, args.repeat))
         if args.chdb and millions == 10:
             show(bench_chdb(engine, args.repeat))
         engine.close()
