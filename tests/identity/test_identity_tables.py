@@ -86,3 +86,15 @@ def test_listings_convert_to_dicts_and_pandas(tmp_path: Path) -> None:
         frame = ws.timeline("u1").to_pandas()
         assert list(frame["seq"]) == [1, 2] and list(frame["event"]) == ["group", "identify"]
         assert frame["account_id"].iloc[0] == "acme" and frame["account_id"].isna().iloc[1]
+
+
+def test_customer_key_orders_like_customer_id(tmp_path: Path) -> None:
+    with journeylens.create_workspace(tmp_path / "ws") as ws:
+        ws.append_messages([_message(i, f"u{i}", 1) for i in range(40)], source="web")
+        ws.resolve_identities()
+        rows = ws.engine.rows("SELECT DISTINCT customer_id, customer_key FROM customer_events")
+        for row in rows:
+            assert row["customer_key"] == int(row["customer_id"][2:], 16) - 2**63
+        assert sorted(rows, key=lambda r: r["customer_id"]) == sorted(
+            rows, key=lambda r: r["customer_key"]
+        )

@@ -357,7 +357,8 @@ def _add_customer_ids(engine: Engine, reps: Keys, *, full: bool) -> None:
         engine.execute("DELETE FROM _identity_reps")
     with engine.registered("_g_new_reps", pa.table({"rep": pa.array(reps[reps != 0])})):
         engine.execute(
-            "INSERT INTO _identity_reps SELECT r.rep, "
-            "'c-' || left(sha256(n.kind || ':' || n.value), 16) FROM _g_new_reps r "
-            "JOIN _identity_nodes n ON n.node = r.rep ANTI JOIN _identity_reps x USING (rep)"
+            "INSERT INTO _identity_reps SELECT rep, 'c-' || h, "
+            "(('0x' || h)::UBIGINT::HUGEINT - 9223372036854775808)::BIGINT FROM ("
+            "SELECT r.rep, left(sha256(n.kind || ':' || n.value), 16) AS h FROM _g_new_reps r "
+            "JOIN _identity_nodes n ON n.node = r.rep ANTI JOIN _identity_reps x USING (rep))"
         )

@@ -26,14 +26,15 @@ _COLUMNS: Final = (
     "ts, event_id, type, event, channel, source, data_party, revenue, cost, currency, "
     "group_id, properties, user_id, anonymous_id"
 )
+# Sorted by customer_key: the same order as customer_id (its hex digits), cheaper to compare.
 _SELECT: Final = (
-    "SELECT r.customer_id, e.ts, row_number() OVER (PARTITION BY r.customer_id "
+    "SELECT r.customer_id, e.ts, row_number() OVER (PARTITION BY r.customer_key "
     "ORDER BY e.ts, e.event_id) AS seq, e.event_id, e.type, e.event, n.event_code, e.channel, "
-    "e.source, e.data_party, e.revenue, e.cost, e.currency, e.group_id, e.properties "
-    "FROM {source} e JOIN _identity_sig_state x "
+    "e.source, e.data_party, e.revenue, e.cost, e.currency, e.group_id, e.properties, "
+    "r.customer_key FROM {source} e JOIN _identity_sig_state x "
     "ON x.sig = _jl_sig(nullif(e.user_id, ''), nullif(e.anonymous_id, '')) "
     "JOIN _identity_reps r USING (rep) "
-    "JOIN event_names n ON n.event = e.event ORDER BY r.customer_id, e.ts, e.event_id"
+    "JOIN event_names n ON n.event = e.event ORDER BY r.customer_key, e.ts, e.event_id"
 )
 _IN_SCOPE: Final = "customer_id IN (SELECT customer_id FROM _g_affected)"
 _OBJECT: Final = "'{' || array_to_string(list_sort(list(to_json(key) || ':' || value)), ',') || '}'"
@@ -86,7 +87,7 @@ def customer_events(engine: Engine, *, full: bool, unsorted: int) -> int:
     if unsorted > RECLUSTER_FRACTION * total:
         engine.execute(
             "CREATE OR REPLACE TEMP TABLE _ce_sorted AS SELECT * FROM customer_events "
-            "ORDER BY customer_id, ts, event_id"
+            "ORDER BY customer_key, ts, event_id"
         )
         engine.execute("DELETE FROM customer_events")
         engine.execute("INSERT INTO customer_events SELECT * FROM _ce_sorted")

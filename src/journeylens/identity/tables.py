@@ -145,6 +145,9 @@ REP_COLUMNS: Final = (
     Column(
         "customer_id", pa.string(), "VARCHAR", "c- + 16 hex of SHA-256(kind:value)", nullable=False
     ),
+    Column(
+        "customer_key", pa.int64(), "BIGINT", "customer_id's 16 hex digits - 2^63", nullable=False
+    ),
 )
 IMPORT_COLUMNS: Final = (
     Column("import_id", pa.string(), "VARCHAR", "'' for events without one", nullable=False),
