@@ -115,6 +115,19 @@ def _spec(
     )
 
 
+def _readable(rows: list[dict[str, Any]], fmt: Format) -> list[dict[str, Any]]:
+    """Ratios to 4 decimals and seconds to 1 in a table; JSON and CSV keep full precision."""
+    if fmt is not Format.table:
+        return rows
+    return [
+        {
+            k: round(v, 1 if "seconds" in k else 4) if isinstance(v, float) else v
+            for k, v in r.items()
+        }
+        for r in rows
+    ]
+
+
 def _run(ctx: typer.Context, spec: FunnelSpec, as_of: str | None) -> Any:
     with state(ctx).open(read_only=True) as ws:
         moment = _moment(as_of, ws.config.timezone, end_of_day=True)
@@ -144,7 +157,8 @@ def run_(
         for value, table in result.by_breakdown().items()
         for row in table
     ]
-    emit(rows, fmt, title=f"funnel ({spec.order}) as of {result.as_of:%Y-%m-%d %H:%M} UTC")
+    title = f"funnel ({spec.order}) as of {result.as_of:%Y-%m-%d %H:%M} UTC"
+    emit(_readable(rows, fmt), fmt, title=title)
     _write_figure(result.figure(), figure)
 
 
@@ -209,7 +223,7 @@ def transitions_(
         graph = ws.funnels.paths.transitions(
             sessions=sessions, session_gap=session_gap, as_of=moment
         )
-    emit(graph.rows, fmt, title="transitions")
+    emit(_readable(graph.rows, fmt), fmt, title="transitions")
     _write_figure(graph.figure(), figure)
 
 
@@ -266,7 +280,7 @@ def matrix_(
         matrix = ws.funnels.paths.step_matrix(
             start=start, steps=steps, sessions=sessions, session_gap=session_gap, as_of=moment
         )
-    emit(matrix.rows, fmt, title=f"step matrix ({matrix.anchors:,} anchors)")
+    emit(_readable(matrix.rows, fmt), fmt, title=f"step matrix ({matrix.anchors:,} anchors)")
     _write_figure(matrix.figure(), figure)
 
 
