@@ -79,7 +79,9 @@ class Workspace:
         self.stages = Stages(engine, config)
         """Journey models: stage assignment and stage analytics (docs/stages.md)."""
         self.funnels = Funnels(engine, config)
-        """Funnels (docs/funnels.md) and, as ``funnels.paths``, paths (docs/paths.md)."""
+        """Funnels (docs/funnels.md)."""
+        self.paths = self.funnels.paths
+        """Paths and the transition graph of what customers do (docs/paths.md)."""
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
