@@ -539,3 +539,22 @@ def test_an_import_that_grows_is_read_again_and_deletions_rebuild(ws: Workspace)
     rebuilt = ws.resolve_identities()
     assert (rebuilt.full, rebuilt.reason) == (True, "events were deleted since the last run")
     assert groups(ws) == {frozenset({"m1"})}
+
+
+def test_empty_store_and_a_changed_blocklist_without_new_events(tmp_path: Path) -> None:
+    folder = tmp_path / "ws"
+    with journeylens.create_workspace(folder) as ws:
+        empty = ws.resolve_identities()
+        assert (empty.customers, empty.events) == (0, 0)
+        ws.append_messages(
+            [ev(f"m{i}", i, userId=f"u{i}", traits={"email": "desk@shop.it"}) for i in (1, 2)],
+            source="pos",
+        )
+        assert ws.resolve_identities().customers == 1
+    (folder / "journeylens.yaml").write_text(
+        "identity:\n  blocklist: [desk@shop.it]\n", encoding="utf-8"
+    )
+    with journeylens.open_workspace(folder) as ws:
+        result = ws.resolve_identities()  # no new events, but the guard changed
+        assert (result.full, result.events_read, result.customers) == (False, 0, 2)
+        assert groups(ws) == {frozenset({"m1"}), frozenset({"m2"})}
