@@ -218,8 +218,14 @@ def main() -> None:
         else:
             print(json.dumps(step(args.folder, full=args.step == "full")))
         return
-    base = args.keep or Path(tempfile.mkdtemp(prefix="jl-bench-identity-"))
-    folder = base / "ws"
+    if args.keep:
+        run(args, args.keep / "ws")
+        return
+    with tempfile.TemporaryDirectory(prefix="jl-bench-identity-") as base:
+        run(args, Path(base) / "ws")
+
+
+def run(args: argparse.Namespace, folder: Path) -> None:
     common = ["--customers", str(args.customers), "--seed", str(args.seed), "--folder", str(folder)]
     started = time.perf_counter()
     print("load", _child("--step", "load", *common), f"{time.perf_counter() - started:.0f} s")
