@@ -223,8 +223,13 @@ def _stage(
         return
     for source in pc.unique(good["source"]).to_pylist():
         outcome.sources.setdefault(source, default_party)
-    outcome.pending.append(good)
-    outcome.pending_rows += good.num_rows
+    _hold(engine, config, outcome, good)
+
+
+def _hold(engine: Engine, config: WorkspaceConfig, outcome: _Outcome, table: pa.Table) -> None:
+    """Keep good rows until FLUSH_ROWS of them are waiting, then store them."""
+    outcome.pending.append(table)
+    outcome.pending_rows += table.num_rows
     if outcome.pending_rows >= FLUSH_ROWS:
         _flush(engine, config, outcome)
 
@@ -429,10 +434,7 @@ def _stage_messages(
             zip(table["source"].to_pylist(), table["data_party"].to_pylist(), strict=True)
         ):
             outcome.sources.setdefault(source, data_party or party)
-        outcome.pending.append(table)
-        outcome.pending_rows += table.num_rows
-        if outcome.pending_rows >= FLUSH_ROWS:
-            _flush(engine, config, outcome)
+        _hold(engine, config, outcome, table)
 
 
 def _ledger(
