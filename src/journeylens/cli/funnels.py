@@ -10,8 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from journeylens.cli.main import handled, state
-from journeylens.cli.output import Format, emit, emit_record
-from journeylens.cli.stages import _moment, _write_figure
+from journeylens.cli.output import Format, emit, emit_record, parse_moment, write_figure
 from journeylens.errors import ConfigError
 from journeylens.funnels import Exclusion, FunnelSpec, Step
 from journeylens.paths.api import DEFAULT_SESSION_GAP
@@ -130,7 +129,7 @@ def _readable(rows: list[dict[str, Any]], fmt: Format) -> list[dict[str, Any]]:
 
 def _run(ctx: typer.Context, spec: FunnelSpec, as_of: str | None) -> Any:
     with state(ctx).open(read_only=True) as ws:
-        moment = _moment(as_of, ws.config.timezone, end_of_day=True)
+        moment = parse_moment(as_of, ws.config.timezone, end_of_day=True)
         return ws.funnels.run(spec, as_of=moment), ws.config.timezone
 
 
@@ -159,7 +158,7 @@ def run_(
     ]
     title = f"funnel ({spec.order}) as of {result.as_of:%Y-%m-%d %H:%M} UTC"
     emit(_readable(rows, fmt), fmt, title=title)
-    _write_figure(result.figure(), figure)
+    write_figure(result.figure(), figure)
 
 
 @funnel_app.command("units")
@@ -219,12 +218,12 @@ def transitions_(
 ) -> None:
     """The transition graph: every (touchpoint, next touchpoint) pair."""
     with state(ctx).open(read_only=True) as ws:
-        moment = _moment(as_of, ws.config.timezone, end_of_day=True)
+        moment = parse_moment(as_of, ws.config.timezone, end_of_day=True)
         graph = ws.funnels.paths.transitions(
             sessions=sessions, session_gap=session_gap, as_of=moment
         )
     emit(_readable(graph.rows, fmt), fmt, title="transitions")
-    _write_figure(graph.figure(), figure)
+    write_figure(graph.figure(), figure)
 
 
 @paths_app.command("top")
@@ -245,7 +244,7 @@ def top_(
 ) -> None:
     """The most frequent paths from a start or to an end touchpoint."""
     with state(ctx).open(read_only=True) as ws:
-        moment = _moment(as_of, ws.config.timezone, end_of_day=True)
+        moment = parse_moment(as_of, ws.config.timezone, end_of_day=True)
         top = ws.funnels.paths.top(
             start=start,
             end=end,
@@ -257,7 +256,7 @@ def top_(
         )
     rows = [{**r, "path": " > ".join(r["path"])} for r in top.rows]
     emit(rows, fmt, title="top paths")
-    _write_figure(top.figure(), figure)
+    write_figure(top.figure(), figure)
 
 
 @paths_app.command("matrix")
@@ -276,12 +275,12 @@ def matrix_(
 ) -> None:
     """Share of customers (or sessions) at each touchpoint at each step."""
     with state(ctx).open(read_only=True) as ws:
-        moment = _moment(as_of, ws.config.timezone, end_of_day=True)
+        moment = parse_moment(as_of, ws.config.timezone, end_of_day=True)
         matrix = ws.funnels.paths.step_matrix(
             start=start, steps=steps, sessions=sessions, session_gap=session_gap, as_of=moment
         )
     emit(_readable(matrix.rows, fmt), fmt, title=f"step matrix ({matrix.anchors:,} anchors)")
-    _write_figure(matrix.figure(), figure)
+    write_figure(matrix.figure(), figure)
 
 
 @paths_app.command("between")
@@ -295,7 +294,7 @@ def between_(
 ) -> None:
     """Customers who did END after their first START, with median steps and time."""
     with state(ctx).open(read_only=True) as ws:
-        moment = _moment(as_of, ws.config.timezone, end_of_day=True)
+        moment = parse_moment(as_of, ws.config.timezone, end_of_day=True)
         between = ws.funnels.paths.between(start, end, as_of=moment)
     emit_record(between.to_dict(), fmt, title=f"{start} → {end}")
 

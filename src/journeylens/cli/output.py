@@ -6,15 +6,19 @@ import csv
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["Format", "emit", "emit_record", "jsonable"]
+from journeylens.errors import ConfigError
+
+__all__ = ["Format", "emit", "emit_record", "jsonable", "parse_moment", "write_figure"]
 
 
 class Format(StrEnum):
@@ -79,3 +83,29 @@ def emit_record(record: Mapping[str, Any], fmt: Format, *, title: str | None = N
         sys.stdout.write(json.dumps(jsonable(record), ensure_ascii=False, indent=2) + "\n")
         return
     emit([{"field": k, "value": v} for k, v in record.items()], fmt, title=title)
+
+
+def parse_moment(text: str | None, zone: str, *, end_of_day: bool) -> datetime | None:
+    """A date (its end, or its start) or a date-time, in the reporting time zone → naive UTC."""
+    if text is None:
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            local = datetime.combine(day + timedelta(days=1) if end_of_day else day, time(0))
+        else:
+            local = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"{text!r} is not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM)"
+        ) from None
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=ZoneInfo(zone))
+    return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def write_figure(figure: Any, path: Path | None) -> None:
+    """Write a Plotly figure to an HTML file with plotly.js inside (it works offline)."""
+    if path is not None:
+        figure.write_html(str(path), include_plotlyjs=True, full_html=True)
+        Console(stderr=True).print(f"chart written to {path}")

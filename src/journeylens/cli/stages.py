@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
-from zoneinfo import ZoneInfo
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from journeylens.cli.main import handled, state
-from journeylens.cli.output import Format, emit
+from journeylens.cli.output import Format, emit, parse_moment, write_figure
 from journeylens.errors import ConfigError
 from journeylens.stages.api import DEFAULT_MODEL, Stages
 from journeylens.stages.describe import describe_model
@@ -31,31 +30,6 @@ out = Console()
 app = typer.Typer(
     help="Journey stages: models, assignment, occupancy, funnel, flows.", no_args_is_help=True
 )
-
-
-def _moment(text: str | None, zone: str, *, end_of_day: bool) -> datetime | None:
-    """A date (its end, or its start) or a date-time, in the reporting time zone → naive UTC."""
-    if text is None:
-        return None
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            local = datetime.combine(day + timedelta(days=1) if end_of_day else day, time(0))
-        else:
-            local = datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(
-            f"{text!r} is not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM)"
-        ) from None
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=ZoneInfo(zone))
-    return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-
-
-def _write_figure(figure: Any, path: Path | None) -> None:
-    if path is not None:
-        figure.write_html(str(path), include_plotlyjs=True, full_html=True)
-        Console(stderr=True).print(f"chart written to {path}")
 
 
 @app.command()
@@ -110,7 +84,9 @@ def assign_(
 ) -> None:
     """Assign every customer (or account) a stage history, and show where they stand."""
     with state(ctx).open() as ws:
-        history = ws.stages.assign(model, as_of=_moment(as_of, ws.config.timezone, end_of_day=True))
+        history = ws.stages.assign(
+            model, as_of=parse_moment(as_of, ws.config.timezone, end_of_day=True)
+        )
         counts = ws.stages.occupancy(model)
     emit(
         [{"stage": r["stage"], "units": r["units"]} for r in counts.rows],
@@ -138,7 +114,7 @@ def occupancy(
     """How many customers are in each stage now, or at a past date."""
     with state(ctx).open(read_only=True) as ws:
         result = ws.stages.occupancy(
-            model, at=_moment(at, ws.config.timezone, end_of_day=True), by=by
+            model, at=parse_moment(at, ws.config.timezone, end_of_day=True), by=by
         )
         language = ws.config.locale
     emit(
@@ -148,7 +124,7 @@ def occupancy(
         fmt,
         title=f"{result.model.id} at {result.at:%Y-%m-%d %H:%M} UTC",
     )
-    _write_figure(result.figure(language), figure)
+    write_figure(result.figure(language), figure)
 
 
 @app.command()
@@ -172,7 +148,7 @@ def series(
         result = ws.stages.series(model, start=first, end=last, freq=freq, by=by)  # type: ignore[arg-type]
         language = ws.config.locale
     emit(result.rows, fmt, title=f"{result.model.id} by {freq} ({result.timezone})")
-    _write_figure(result.figure(language), figure)
+    write_figure(result.figure(language), figure)
 
 
 @app.command()
@@ -212,7 +188,7 @@ def funnel(
         else result.rows
     )
     emit(rows, fmt, title=f"{result.model.id}: stage funnel")
-    _write_figure(result.figure(language), figure)
+    write_figure(result.figure(language), figure)
 
 
 @app.command()
@@ -228,13 +204,13 @@ def flows(
     """Moves between stages in a period, backwards moves and lapses included."""
     with state(ctx).open(read_only=True) as ws:
         zone = ws.config.timezone
-        first = _moment(start, zone, end_of_day=False)
-        last = _moment(end, zone, end_of_day=True)
+        first = parse_moment(start, zone, end_of_day=False)
+        last = parse_moment(end, zone, end_of_day=True)
         assert first is not None and last is not None
         result = ws.stages.flows(model, start=first, end=last)
         language = ws.config.locale
     emit(result.rows, fmt, title=f"{result.model.id}: flows {start} → {end}")
-    _write_figure(result.figure(language), figure)
+    write_figure(result.figure(language), figure)
 
 
 @app.command()
