@@ -8,9 +8,8 @@ import typer
 from rich.console import Console
 
 from journeylens.cli.main import handled, state
-from journeylens.cli.output import Format, emit, emit_record, jsonable
+from journeylens.cli.output import Format, FormatOption, emit, emit_record, jsonable
 
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 out = Console()
 
 

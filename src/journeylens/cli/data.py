@@ -10,13 +10,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from journeylens.cli.main import handled, state
-from journeylens.cli.output import Format, emit, emit_record
+from journeylens.cli.output import Format, FormatOption, emit, emit_record
 from journeylens.errors import NotFoundError
 from journeylens.events.mapping import shipped_mappings
 from journeylens.events.report import OnError
 from journeylens.workspace import create_workspace
 
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 out = Console()
 
 

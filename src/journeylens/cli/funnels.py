@@ -4,22 +4,24 @@ docs/paths.md)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from journeylens.cli.main import handled, state
-from journeylens.cli.output import Format, emit, emit_record, parse_moment, write_figure
+from journeylens.cli.output import (
+    FigureOption,
+    Format,
+    FormatOption,
+    emit,
+    emit_record,
+    parse_moment,
+    write_figure,
+)
 from journeylens.errors import ConfigError
 from journeylens.funnels import Exclusion, FunnelSpec, Step
 from journeylens.paths.api import DEFAULT_SESSION_GAP
 
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
-FigureOption = Annotated[
-    Path | None,
-    typer.Option("--figure", help="Also write the chart to this HTML file (works offline)."),
-]
 AsOfOption = Annotated[
     str | None,
     typer.Option(

@@ -10,21 +10,40 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
 from journeylens.errors import ConfigError
 
-__all__ = ["Format", "emit", "emit_record", "jsonable", "parse_moment", "write_figure"]
+__all__ = [
+    "FigureOption",
+    "Format",
+    "FormatOption",
+    "emit",
+    "emit_record",
+    "jsonable",
+    "parse_moment",
+    "write_figure",
+]
 
 
 class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+"""The ``--format`` option every command that prints results takes."""
+FigureOption = Annotated[
+    Path | None,
+    typer.Option("--figure", help="Also write the chart to this HTML file (works offline)."),
+]
+"""The ``--figure`` option of every command that draws a chart."""
 
 
 def jsonable(value: Any) -> Any:

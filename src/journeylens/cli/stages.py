@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from journeylens.cli.main import handled, state
-from journeylens.cli.output import Format, emit, parse_moment, write_figure
+from journeylens.cli.output import (
+    FigureOption,
+    Format,
+    FormatOption,
+    emit,
+    parse_moment,
+    write_figure,
+)
 from journeylens.errors import ConfigError
 from journeylens.stages.api import DEFAULT_MODEL, Stages
 from journeylens.stages.describe import describe_model
 
-FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 ModelOption = Annotated[
     str, typer.Option("--model", "-m", help="Built-in model id or a model YAML file.")
 ]
 ByOption = Annotated[
     str | None, typer.Option(help="Break down by channel, source, segment or trait:NAME.")
-]
-FigureOption = Annotated[
-    Path | None,
-    typer.Option("--figure", help="Also write the chart to this HTML file (works offline)."),
 ]
 out = Console()
 app = typer.Typer(
