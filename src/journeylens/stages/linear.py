@@ -47,6 +47,7 @@ from journeylens.stages.sqlparts import (
     flag,
     from_seconds,
     lapse_ctes,
+    qualified,
     refs,
     relation,
     seconds,
@@ -59,11 +60,6 @@ __all__ = ["compile_linear"]
 
 _INF = 2**62
 """Stands for +infinity among epoch seconds."""
-
-
-def _q(name: str, table: str) -> exp.Expression:
-    """``table.name AS name`` (ClickHouse would otherwise name the column ``table.name``)."""
-    return exp.alias_(col(name, table), name)
 
 
 def _not_null(a: exp.Expression) -> exp.Not:
@@ -230,7 +226,7 @@ class _Linear:
                 exp.union(
                     # (qualified: in ClickHouse the alias `seg` would shadow the column in WHERE)
                     exp.select(
-                        _q("unit_id", "l"),
+                        qualified("unit_id", "l"),
                         exp.alias_(lit(0), "seg"),
                         exp.alias_(lit(-_INF), "start_t"),
                         exp.alias_(col("lapse_t", "l"), "end_t"),
@@ -369,7 +365,7 @@ class _Linear:
                 if with_segments
                 else lit(0)
             )
-            query = exp.select(_q("unit_id", "b"), exp.alias_(seg, "seg"), *columns).from_(
+            query = exp.select(qualified("unit_id", "b"), exp.alias_(seg, "seg"), *columns).from_(
                 exp.to_table("jl_base").as_("b")
             )
             where: list[exp.Expression] = [exp.or_(*triggers)]
@@ -503,7 +499,7 @@ class _Linear:
             entries = exp.union(
                 entries,
                 exp.select(
-                    _q("unit_id", "l"),
+                    qualified("unit_id", "l"),
                     exp.alias_(col("lapse_t", "l"), "t"),
                     exp.alias_(lit(0), "ord"),
                     exp.alias_(from_seconds(col("lapse_t", "l")), "ts"),
@@ -548,11 +544,11 @@ class _Linear:
         )
         query = (
             exp.select(
-                _q("unit_id", "a"),
+                qualified("unit_id", "a"),
                 exp.alias_(stage_name, "stage"),
-                _q("stage_rank", "a"),
+                qualified("stage_rank", "a"),
                 exp.alias_(col("ts", "a"), "entered_at"),
-                _q("event_id", "a"),
+                qualified("event_id", "a"),
                 exp.alias_(
                     exp.ArgMin(
                         this=exp.Case(ifs=[exp.If(this=later, true=col("ts", "b"))]),

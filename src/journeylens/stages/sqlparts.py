@@ -58,6 +58,11 @@ def relation(source: exp.Expression, alias: str) -> exp.Expression:
     return table
 
 
+def qualified(name: str, table: str) -> exp.Expression:
+    """``table.name AS name`` (ClickHouse would otherwise name the column ``table.name``)."""
+    return exp.alias_(col(name, table), name)
+
+
 def select_star(source: str, extra: Sequence[exp.Expression]) -> exp.Select:
     return exp.select(exp.Star(), *extra).from_(source)
 

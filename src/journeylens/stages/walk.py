@@ -23,6 +23,7 @@ from journeylens.stages.sqlparts import (
     flag,
     from_seconds,
     lapse_ctes,
+    qualified,
     refs,
     relation,
     seconds,
@@ -33,6 +34,8 @@ from journeylens.stages.sqlparts import (
 )
 
 __all__ = ["compile_walk"]
+
+_ENTRY_COLUMNS = ("unit_id", "t", "ts", "ord", "seq", "event_id", "stage_rank")
 
 
 def compile_walk(model: JourneyModel, source: StageInput, as_of: datetime) -> exp.Select:
@@ -237,35 +240,22 @@ def compile_walk(model: JourneyModel, source: StageInput, as_of: datetime) -> ex
     ctes.append(
         (
             "jl_changes",
-            exp.select(
-                col("unit_id"),
-                col("t"),
-                col("ts"),
-                col("ord"),
-                col("seq"),
-                col("event_id"),
-                col("stage_rank"),
-            )
-            .from_("jl_change")
-            .where(changed),
+            exp.select(*[col(n) for n in _ENTRY_COLUMNS]).from_("jl_change").where(changed),
         )
     )
 
     # the event of an entry: the first event at that instant that fires the entered stage
-    def q(name: str, table: str) -> exp.Expression:
-        return exp.alias_(col(name, table), name)
-
     firing = (
         exp.select(
-            q("unit_id", "c"),
-            q("t", "c"),
+            qualified("unit_id", "c"),
+            qualified("t", "c"),
             exp.alias_(exp.Min(this=col("ts", "r")), "ts"),
-            q("ord", "c"),
+            qualified("ord", "c"),
             exp.alias_(exp.Min(this=col("seq", "r")), "seq"),
             exp.alias_(
                 exp.ArgMin(this=col("event_id", "r"), expression=col("seq", "r")), "event_id"
             ),
-            q("stage_rank", "c"),
+            qualified("stage_rank", "c"),
         )
         .from_(exp.to_table("jl_changes").as_("c"))
         .join(
@@ -285,13 +275,7 @@ def compile_walk(model: JourneyModel, source: StageInput, as_of: datetime) -> ex
     )
     lapsing = (
         exp.select(
-            col("unit_id"),
-            col("t"),
-            col("ts"),
-            col("ord"),
-            col("seq"),
-            col("event_id"),
-            col("stage_rank"),
+            *[col(n) for n in _ENTRY_COLUMNS],
         )
         .from_("jl_changes")
         .where(exp.EQ(this=col("ord"), expression=lit(0)))
