@@ -38,6 +38,7 @@ from journeylens.events.messages import MessageDefaults, normalise_message
 from journeylens.events.report import OnError, WriteReport
 from journeylens.events.store import append_events, migrate, register_source
 from journeylens.funnels.api import Funnels
+from journeylens.privacy import Privacy
 from journeylens.schema import DATA_PARTIES
 from journeylens.stages.api import Stages
 
@@ -82,6 +83,8 @@ class Workspace:
         """Funnels (docs/funnels.md)."""
         self.paths = self.funnels.paths
         """Paths and the transition graph of what customers do (docs/paths.md)."""
+        self.privacy = Privacy(path, engine, config)
+        """Privacy requests: delete, suppress, export, audit log (docs/privacy.md)."""
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:

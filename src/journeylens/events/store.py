@@ -24,6 +24,7 @@ from journeylens.config import ChannelRule
 from journeylens.engines.base import Engine
 from journeylens.errors import StorageError
 from journeylens.events.channels import channel_expression
+from journeylens.privacy.suppression import drop_suppressed
 from journeylens.schema import EVENT_COLUMNS, EVENT_SCHEMA, SCHEMA_VERSION, Column
 from journeylens.sql import create_table, render
 
@@ -96,6 +97,8 @@ class AppendResult:
     duplicates: int
     duplicate_ids: list[str] = field(default_factory=list)
     """Up to 100 of the duplicate ids, for the report."""
+    suppressed: int = 0
+    """Events of suppressed people, dropped (not stored, not counted as duplicates)."""
 
 
 _NAMES = ", ".join(f'"{c.name}"' for c in EVENT_COLUMNS)
@@ -130,9 +133,10 @@ def append_events(
         select_list = ", ".join(
             'c."channel"' if c.name == "channel" else f's."{c.name}"' for c in EVENT_COLUMNS
         )
+    batch, suppressed = drop_suppressed(engine, batch)  # docs/privacy.md
     n = batch.num_rows
     if n == 0:
-        return AppendResult(0, 0)
+        return AppendResult(0, 0, suppressed=suppressed)
     batch = batch.append_column("_row", pa.array(np.arange(n, dtype=np.int64)))
     conditions: list[str] = []
     duplicate_ids: list[str] = []
@@ -167,7 +171,9 @@ def append_events(
             )
     stored = unique_ids - seen.num_rows
     unique_dups = list(dict.fromkeys(duplicate_ids))[:100]
-    return AppendResult(stored=stored, duplicates=n - stored, duplicate_ids=unique_dups)
+    return AppendResult(
+        stored=stored, duplicates=n - stored, duplicate_ids=unique_dups, suppressed=suppressed
+    )
 
 
 def _channel_join(channel_rules: Sequence[ChannelRule]) -> str:
