@@ -34,6 +34,7 @@ from journeylens.config import (
 from journeylens.engines import DuckDBEngine, Engine
 from journeylens.errors import ConfigError, NotFoundError, RecordError
 from journeylens.events.fileimport import Progress, import_file
+from journeylens.events.journal import WorkspaceLock, drain_journal, pending_bytes
 from journeylens.events.messages import MessageDefaults, normalise_message
 from journeylens.events.report import OnError, WriteReport
 from journeylens.events.store import append_events, migrate, register_source
@@ -85,10 +86,16 @@ class Workspace:
         """Paths and the transition graph of what customers do (docs/paths.md)."""
         self.privacy = Privacy(path, engine, config)
         """Privacy requests: delete, suppress, export, audit log (docs/privacy.md)."""
+        self._lock: WorkspaceLock | None = None
+        """Held while open: the store is this process's (docs/adr/0005-ingestion-durability.md)."""
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
-        self.engine.close()
+        try:
+            self.engine.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
     def __enter__(self) -> Workspace:
         return self
@@ -266,10 +273,27 @@ def open_workspace(
             key=str(folder),
         )
     config = load_workspace_config(folder)
-    engine = _engine_for(folder, settings or Settings(), read_only=read_only)
-    if not read_only:
-        migrate(engine)
-    return Workspace(folder, config, engine)
+    settings = settings or Settings()
+    # the store is held by one process at a time; events a running server acknowledged but has
+    # not loaded yet are loaded first, so that every reader sees them (ADR 0005)
+    lock = WorkspaceLock(folder).acquire()
+    try:
+        if read_only and (folder / STORE_FILE).exists() and pending_bytes(folder):
+            writer = _engine_for(folder, settings)
+            try:
+                drain_journal(writer, folder, config.channel_rules)
+            finally:
+                writer.close()
+        engine = _engine_for(folder, settings, read_only=read_only)
+        if not read_only:
+            migrate(engine)
+            drain_journal(engine, folder, config.channel_rules)
+    except BaseException:
+        lock.release()
+        raise
+    workspace = Workspace(folder, config, engine)
+    workspace._lock = lock
+    return workspace
 
 
 def check_data_party(value: str) -> str:

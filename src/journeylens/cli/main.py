@@ -90,13 +90,15 @@ def root(
 
 
 def _register() -> None:
-    from journeylens.cli import customers, data, demo, funnels, stages
+    from journeylens.cli import customers, data, demo, funnels, keys, serve, stages
 
     data.register(app)
     customers.register(app)
     demo.register(app)
     stages.register(app)
     funnels.register(app)
+    serve.register(app)
+    keys.register(app)
 
 
 _register()
