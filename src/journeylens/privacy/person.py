@@ -37,10 +37,15 @@ class Person:
         return [v for k, v in self.identifiers if k == kind]
 
     def token_forms(self) -> list[tuple[str, str]]:
-        """``(kind, form)`` of every identifier, as tokens hash them."""
-        return [
-            (k, v if k in ID_KINDS or self.hashed else hash_value(v)) for k, v in self.identifiers
-        ]
+        """``(kind, form)`` of every identifier, as tokens hash them. A user or anonymous id
+        is given in both kinds: a ``previousId`` can come back in either field."""
+        out: set[tuple[str, str]] = set()
+        for kind, value in self.identifiers:
+            if kind in ID_KINDS:
+                out.update((k, value) for k in ID_KINDS)
+            else:
+                out.add((kind, value if self.hashed else hash_value(value)))
+        return sorted(out)
 
     def trait_values(self) -> list[tuple[str, str]]:
         """Plain ``(kind, value)`` of the trait identifiers (none when stored hashed)."""
