@@ -25,6 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from journeylens import identity
+from journeylens.attribution import Attribution
 from journeylens.config import (
     Settings,
     WorkspaceConfig,
@@ -84,6 +85,8 @@ class Workspace:
         """Funnels (docs/funnels.md)."""
         self.paths = self.funnels.paths
         """Paths and the transition graph of what customers do (docs/paths.md)."""
+        self.attribution = Attribution(engine, config)
+        """Multi-touch attribution: what each channel and touchpoint is worth (docs/attribution.md)."""
         self.privacy = Privacy(path, engine, config)
         """Privacy requests: delete, suppress, export, audit log (docs/privacy.md)."""
         self._lock: WorkspaceLock | None = None

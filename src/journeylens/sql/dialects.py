@@ -45,6 +45,20 @@ def _call(name: str, *args: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
+def _ordered_array_agg(node: exp.Expression) -> exp.Expression:
+    """``ARRAY_AGG(v ORDER BY k, …)``: ClickHouse has no ordered aggregates (groupArray keeps
+    arrival order), so (k…, v) tuples are collected, sorted and their last element kept."""
+    inner = node.this
+    if not isinstance(inner, exp.Order):
+        return node
+    if any(o.args.get("desc") for o in inner.expressions):
+        raise UnsupportedError("descending ARRAY_AGG order", engine="clickhouse")
+    pairs = exp.Tuple(expressions=[*(o.this for o in inner.expressions), inner.this])
+    last = _call("tupleElement", exp.column("x"), exp.Literal.number(len(inner.expressions) + 1))
+    element = exp.Lambda(this=last, expressions=[exp.to_identifier("x")])
+    return _call("arrayMap", element, _call("arraySort", _call("groupArray", pairs)))
+
+
 _CLICKHOUSE_REWRITES: dict[type[exp.Expression], Callable[[exp.Expression], exp.Expression]] = {
     # epoch microseconds of a DateTime64
     exp.UnixMicros: lambda e: _call("toUnixTimestamp64Micro", e.this),
@@ -57,6 +71,8 @@ _CLICKHOUSE_REWRITES: dict[type[exp.Expression], Callable[[exp.Expression], exp.
     exp.Median: lambda e: exp.ParameterizedAgg(
         this="quantileExactInclusive", expressions=[exp.Literal.number(0.5)], params=[e.this]
     ),
+    # an ordered list aggregate (a path in time order)
+    exp.ArrayAgg: _ordered_array_agg,
     # a failed cast is NULL, as TRY_CAST elsewhere
     exp.TryCast: lambda e: _call(
         "accurateCastOrNull",
