@@ -172,6 +172,18 @@ class Ingestor:
                     Rejection(index, _message_id(message), error.code, error.field, error.message)
                 )
                 continue
+            except (OverflowError, ValueError) as error:  # e.g. year 1 minus a skew
+                outcome.rejected.append(
+                    Rejection(
+                        index,
+                        _message_id(message),
+                        "record_invalid",
+                        "timestamp",
+                        f"timestamp/sentAt: out of the range of dates after clock-skew "
+                        f"correction ({error}); send ISO-8601 times of this era",
+                    )
+                )
+                continue
             if self.suppression is not None and self.suppression.is_suppressed(message):
                 outcome.suppressed += 1
                 continue

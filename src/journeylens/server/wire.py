@@ -180,9 +180,14 @@ def posthog_messages(body: Any) -> tuple[list[Any], str | None]:
                 raise InputError('batch: not a list; send {"batch": [event, ...]}', field="batch")
         else:
             events = [body]
-    keys = {e.get("api_key") or e.get("token") for e in events if isinstance(e, dict)}
     if not isinstance(api_key, str):
-        found = [k for k in keys if isinstance(k, str)]
+        found = [
+            k
+            for e in events
+            if isinstance(e, dict)
+            for k in (e.get("api_key"), e.get("token"))
+            if isinstance(k, str)
+        ]
         api_key = found[0] if found else None
     return [posthog_message(e, sent_at) for e in events], api_key
 
