@@ -90,7 +90,7 @@ def root(
 
 
 def _register() -> None:
-    from journeylens.cli import customers, data, demo, funnels, keys, serve, stages
+    from journeylens.cli import customers, data, demo, funnels, keys, privacy, serve, stages
 
     data.register(app)
     customers.register(app)
@@ -99,6 +99,7 @@ def _register() -> None:
     funnels.register(app)
     serve.register(app)
     keys.register(app)
+    privacy.register(app)
 
 
 _register()
