@@ -97,6 +97,7 @@ def _register() -> None:
     demo.register(app)
     stages.register(app)
     funnels.register(app)
+    __import__("journeylens.cli.attribution", fromlist=["register"]).register(app)
     serve.register(app)
     keys.register(app)
     privacy.register(app)
