@@ -47,6 +47,7 @@ def scaled(millions: int) -> Path:
     """A store whose customer_events holds about ``millions`` million events."""
     target = DATA / f"stages-{millions}m.duckdb"
     if target.exists():
+        add_customer_key(target)
         return target
     source = demo_source()
     con = duckdb.connect(str(target))
@@ -73,7 +74,28 @@ def scaled(millions: int) -> Path:
                 f"FROM src.account_members m, range({copies}) r")
     con.execute("CREATE TABLE event_names AS SELECT * FROM src.event_names")
     con.close()
+    add_customer_key(target)
     return target
+
+
+def add_customer_key(target: Path) -> None:
+    """``customer_events.customer_key`` (as identity resolution writes it): an integer in the
+    stored (copy, customer) order, so the store stays clustered by it. Adds it to stores built
+    before the column existed."""
+    con = duckdb.connect(str(target))
+    columns = {r[0] for r in con.execute("DESCRIBE customer_events").fetchall()}
+    if "customer_key" not in columns:
+        con.execute(
+            "CREATE TEMP TABLE keys AS SELECT customer_id, row_number() OVER (ORDER BY "
+            "split_part(customer_id, '-', 3)::INTEGER, customer_id) AS customer_key "
+            "FROM (SELECT DISTINCT customer_id FROM customer_events)"
+        )
+        con.execute("ALTER TABLE customer_events ADD COLUMN customer_key BIGINT")
+        con.execute(
+            "UPDATE customer_events SET customer_key = k.customer_key FROM keys k "
+            "WHERE k.customer_id = customer_events.customer_id"
+        )
+    con.close()
 
 
 def run_one(store: str, model: str) -> None:

@@ -48,11 +48,12 @@ def loaded(workspace: Workspace, ecom: Any) -> Workspace:
         )
         engine.execute(
             "INSERT INTO customer_events (customer_id, ts, seq, event_id, type, event, event_code, "
-            "channel, source, data_party) "
+            "channel, source, data_party, customer_key) "
             "SELECT e.user_id, e.timestamp, row_number() OVER (PARTITION BY e.user_id "
             "ORDER BY e.timestamp, lpad(e.index::VARCHAR, 8, '0')), "
             "lpad(e.index::VARCHAR, 8, '0'), "
-            "'track', e.event, n.event_code, 'Direct', 'ecom', 'first' "
+            "'track', e.event, n.event_code, 'Direct', 'ecom', 'first', "
+            "dense_rank() OVER (ORDER BY e.user_id) "
             "FROM _ecom e JOIN event_names n ON n.event = e.event"
         )
     return workspace

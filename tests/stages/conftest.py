@@ -26,6 +26,8 @@ def events_table(rows: Sequence[Row], *, types: dict[str, str] | None = None) ->
     """customer_events rows; seq numbers per customer in the order given (ts, then list order)."""
     seqs: dict[str, int] = {}
     codes = event_codes(rows)
+    # customer_key: an integer in customer-id order, as identity resolution writes it
+    keys = {c: k for k, c in enumerate(sorted({r[0] for r in rows}), start=-3)}
     records = []
     ordered = sorted(enumerate(rows), key=lambda r: (r[1][0], _ts(r[1][1]), r[0]))
     for index, (customer, ts, event, props) in ordered:
@@ -45,6 +47,7 @@ def events_table(rows: Sequence[Row], *, types: dict[str, str] | None = None) ->
                 "data_party": "first",
                 "properties": json.dumps(props),
                 "group_id": None,
+                "customer_key": keys[customer],
             }
         )
     return pa.Table.from_pylist(records, schema=_SCHEMA)
