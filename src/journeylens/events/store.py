@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -129,7 +130,7 @@ def append_events(
         select_list = ", ".join(f's."{c.name}"' for c in EVENT_COLUMNS)
     else:
         batch = batch.select(STAGED_SCHEMA.names).cast(STAGED_SCHEMA)
-        join = _channel_join(channel_rules)
+        join = _channel_join(tuple(channel_rules))
         select_list = ", ".join(
             'c."channel"' if c.name == "channel" else f's."{c.name}"' for c in EVENT_COLUMNS
         )
@@ -176,7 +177,8 @@ def append_events(
     )
 
 
-def _channel_join(channel_rules: Sequence[ChannelRule]) -> str:
+@functools.lru_cache(maxsize=32)  # rendering costs ~50 ms; a server appends many small batches
+def _channel_join(channel_rules: tuple[ChannelRule, ...]) -> str:
     """A join that gives each row of ``_jl_batch`` (alias ``s``) its derived channel.
 
     The channel expression is costly per row and depends only on a few columns (explicit

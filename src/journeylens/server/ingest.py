@@ -139,20 +139,30 @@ class Ingestor:
         self.inflight = 0
 
     def prepare(
-        self, messages: Sequence[Any], *, source: str, data_party: str
+        self,
+        messages: Sequence[Any],
+        *,
+        source: str,
+        data_party: str,
+        body_bytes: int | None = None,
     ) -> tuple[Accepted, bytes | None]:
-        """Validate and normalise ``messages``; the journal frame of the good ones."""
+        """Validate and normalise ``messages``; the journal frame of the good ones.
+
+        ``body_bytes``: the size of the (inflated) body they came in, if known.
+        """
         received_at = datetime.now(UTC).replace(tzinfo=None)
         defaults = MessageDefaults(source, data_party, None, None)
         outcome = Accepted(received=len(messages))
-        if self.suppression is not None:
-            self.suppression.refresh()
+        suppression = self.suppression
+        if suppression is not None:
+            suppression.refresh()
+            if not len(suppression):
+                suppression = None
+        # no event can be above the limit when the whole body is not
+        measure = body_bytes is None or body_bytes > self.max_event_bytes
         rows: list[dict[str, Any]] = []
         for index, message in enumerate(messages):
-            try:
-                size = len(orjson.dumps(message))
-            except (TypeError, orjson.JSONEncodeError):  # pragma: no cover - came from JSON
-                size = 0
+            size = len(orjson.dumps(message)) if measure else 0
             if size > self.max_event_bytes:
                 outcome.rejected.append(
                     Rejection(
@@ -184,7 +194,7 @@ class Ingestor:
                     )
                 )
                 continue
-            if self.suppression is not None and self.suppression.is_suppressed(message):
+            if suppression is not None and suppression.is_suppressed(message):
                 outcome.suppressed += 1
                 continue
             rows.append(row)
@@ -194,9 +204,18 @@ class Ingestor:
         table = pa.Table.from_pylist(rows, schema=STAGED_SCHEMA)
         return outcome, encode_frame(table, source=source, data_party=data_party)
 
-    async def accept(self, messages: Sequence[Any], *, source: str, data_party: str) -> Accepted:
+    async def accept(
+        self,
+        messages: Sequence[Any],
+        *,
+        source: str,
+        data_party: str,
+        body_bytes: int | None = None,
+    ) -> Accepted:
         """Validate ``messages`` and return once the good ones are durable."""
-        outcome, frame = self.prepare(messages, source=source, data_party=data_party)
+        outcome, frame = self.prepare(
+            messages, source=source, data_party=data_party, body_bytes=body_bytes
+        )
         if frame is not None:
             await self.committer.commit(frame)
         return outcome

@@ -159,8 +159,12 @@ async def _ingest(request: Request, extract: Extract) -> JSONAnswer:
                 },
                 status_code=401,
             )
+        plain = request.headers.get("content-encoding", "identity").lower() == "identity"
         outcome = await ingestor.accept(
-            messages, source=key.source or "http", data_party=key.data_party
+            messages,
+            source=key.source or "http",
+            data_party=key.data_party,
+            body_bytes=len(raw) if plain else None,
         )
     finally:
         ingestor.inflight -= 1
