@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 
 from journeylens import Workspace
-from journeylens.errors import ConfigError
+from journeylens.errors import ConfigError, NotFoundError
 from journeylens.funnels import Exclusion, FunnelSpec, Step
 from journeylens.funnels.results import FunnelResult
 from tests.stages.conftest import load
+from tests.stages.conftest import model as model_text
 
 AS_OF = datetime(2026, 6, 1)
 DAY = 86_400
@@ -246,6 +247,73 @@ def test_count_by_account(workspace: Workspace) -> None:
     assert result.units_at(2) == ["acme"]
 
 
+def test_count_by_session(workspace: Workspace) -> None:
+    rows = [
+        # c1, session 1: views, then leaves for 31 minutes (more than the 30-minute gap)
+        ("c1", "2026-01-01 10:00", "view", {}),
+        ("c1", "2026-01-01 10:05", "cart", {}),
+        # session 2 starts at 10:36: cart and buy, but no view in this session
+        ("c1", "2026-01-01 10:36", "cart", {}),
+        ("c1", "2026-01-01 10:40", "buy", {}),
+        # session 3: the whole funnel, gaps of exactly 30 minutes stay in the session
+        ("c1", "2026-01-02 09:00", "view", {}),
+        ("c1", "2026-01-02 09:30", "cart", {}),
+        ("c1", "2026-01-02 10:00", "buy", {}),
+        ("c2", "2026-01-01 12:00", "view", {}),
+    ]
+    by_customer = run(workspace, rows, "view", "cart", "buy", window_seconds=DAY)
+    assert units(by_customer) == [2, 1, 1]
+    by_session = run(workspace, rows, "view", "cart", "buy", count_by="session")
+    # three sessions start with a view (c1 #1, c1 #5, c2 #1); the first one stops at the cart:
+    # its buy is in the next session
+    assert units(by_session) == [3, 2, 1]
+    assert by_session.units_at(1) == ["c1#1", "c1#5", "c2#1"]
+    assert by_session.units_at(2, "dropped") == ["c1#1"]
+    assert by_session.units_at(3) == ["c1#5"]
+    # a 10-minute gap splits the third session too: no session holds a view and a cart
+    short = run(workspace, rows, "view", "cart", "buy", count_by="session", session_gap_seconds=600)
+    assert units(short) == [3, 1, 0]
+
+
+def test_breakdown_by_journey_stage_at_the_step(workspace: Workspace) -> None:
+    rows = [
+        ("c1", "2026-01-01 10:00", "page_viewed", {}),
+        ("c1", "2026-01-10 10:00", "view", {}),
+        ("c1", "2026-01-10 11:00", "buy", {}),
+        ("c2", "2026-01-01 10:00", "view", {}),
+        ("c3", "2026-01-01 10:00", "view", {}),
+    ]
+    load(workspace.engine, rows)
+    model = """
+id: browse_buy
+labels: {en: Browse and buy, it: Guarda e compra}
+stages:
+  - {id: browsing, labels: {en: Browsing, it: Guarda}, entry: {event: page_viewed}}
+  - {id: buying, labels: {en: Buying, it: Compra}, entry: {event: buy}}
+"""
+    workspace.stages.assign(model_text(model), as_of=AS_OF)
+    result = workspace.funnels.run(
+        ["view", "buy"], as_of=AS_OF, breakdown="stage:browse_buy", breakdown_step=1
+    )
+    by_stage = {k: [s["units"] for s in v] for k, v in result.by_breakdown().items()}
+    # c1 was browsing when it viewed (it bought only afterwards); c2 and c3 had no stage yet
+    assert by_stage == {"browsing": [1, 1], "(none)": [2, 0]}
+    at_purchase = workspace.funnels.run(
+        ["view", "buy"], as_of=AS_OF, breakdown="stage:browse_buy", breakdown_step=2
+    )
+    # the stage at the buy event: that event itself made c1 enter "buying"
+    assert {k: [s["units"] for s in v] for k, v in at_purchase.by_breakdown().items()} == {
+        "buying": [1, 1],
+        "(none)": [2, 0],
+    }
+
+
+def test_stage_breakdown_needs_a_stored_history(workspace: Workspace) -> None:
+    load(workspace.engine, [("c1", "2026-01-01 10:00", "view", {})])
+    with pytest.raises(NotFoundError, match="journeylens stages assign aida"):
+        workspace.funnels.run(["view", "buy"], as_of=AS_OF, breakdown="stage:aida")
+
+
 def test_over_time_by_start_period(workspace: Workspace) -> None:
     rows = [
         ("c1", "2026-01-05 10:00", "view", {}),
@@ -270,6 +338,9 @@ def test_over_time_by_start_period(workspace: Workspace) -> None:
         ({"steps": ("a", "b"), "order": "sorted"}, "order"),
         ({"steps": ("a", "b"), "count_by": "planet"}, "count_by"),
         ({"steps": ("a", "b"), "breakdown": "colour"}, "breakdown"),
+        ({"steps": ("a", "b"), "breakdown": "stage:"}, "breakdown"),
+        ({"steps": ("a", "b"), "count_by": "session", "breakdown": "trait:city"}, "breakdown"),
+        ({"steps": ("a", "b"), "session_gap_seconds": 0}, "session_gap_seconds"),
         ({"steps": ("a", "b"), "breakdown_step": 3}, "breakdown_step"),
         ({"steps": ("a", "b"), "exclusions": (Exclusion("x", 1, 3),)}, "exclusions"),
         (

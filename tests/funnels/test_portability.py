@@ -47,7 +47,23 @@ SPECS = [
         breakdown_step=2,
     ),
     FunnelSpec(steps=("view", "buy"), count_by="account", breakdown="trait:size"),
+    FunnelSpec(steps=STEPS, window_seconds=DAY, count_by="session", session_gap_seconds=3600),
+    FunnelSpec(steps=STEPS, window_seconds=DAY, breakdown="stage:m", breakdown_step=2),
 ]
+STAGE_ENTRIES = pa.table(
+    {
+        "model_id": ["m", "m", "m", "m", "other"],
+        "unit_id": ["c1", "c1", "c4", "c4", "c2"],
+        "stage": ["browsing", "buying", "browsing", "buying", "elsewhere"],
+        "entered_at": [
+            datetime(2026, 1, 1, 9),
+            datetime(2026, 1, 2, 10),
+            datetime(2026, 1, 1, 10),
+            datetime(2026, 1, 2, 10),
+            datetime(2026, 1, 1, 9),
+        ],
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +73,7 @@ def chdb() -> Iterator[Any]:
     engine.close()
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: f"{s.order}-{s.breakdown}")
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: f"{s.order}-{s.count_by}-{s.breakdown}")
 def test_duckdb_and_chdb_agree(workspace: Workspace, chdb: Any, spec: FunnelSpec) -> None:
     members = [("acme", "c1"), ("acme", "c2"), ("solo", "c3"), ("solo", "c4")]
     events = load(
@@ -66,8 +82,11 @@ def test_duckdb_and_chdb_agree(workspace: Workspace, chdb: Any, spec: FunnelSpec
         members=members,
         accounts={"acme": {"size": "big"}, "solo": {"size": "small"}},
     )
+    with workspace.engine.registered("_entries", STAGE_ENTRIES):
+        workspace.engine.execute("CREATE TABLE stage_entries AS SELECT * FROM _entries")
     query = compile_funnel(spec, event_codes(LOG), AS_OF)
     expected = workspace.engine.rows(query)
+    chdb.load("stage_entries", STAGE_ENTRIES)
     chdb.load("customer_events", events, order_by=("customer_id", "ts"))
     chdb.load(
         "account_members",
@@ -83,3 +102,10 @@ def test_duckdb_and_chdb_agree(workspace: Workspace, chdb: Any, spec: FunnelSpec
     assert len(expected) >= 2
     assert any(r["reached"] > 1 for r in expected)
     assert chdb.rows(query) == expected
+    if spec.breakdown == "stage:m":
+        assert {r["unit_id"]: r["breakdown"] for r in expected} == {
+            "c1": "browsing",  # its best attempt's cart (Jan 1 10:00) was before "buying"
+            "c2": None,  # a stage only in another model
+            "c3": None,  # did not reach step 2
+            "c4": "buying",  # its cart at the very second it entered "buying"
+        }

@@ -42,12 +42,12 @@ ExcludeOption = Annotated[
 ]
 BreakdownOption = Annotated[
     str | None,
-    typer.Option("--breakdown", help="channel, source, property:NAME or trait:NAME."),
+    typer.Option("--breakdown", help="channel, source, property:NAME, trait:NAME or stage:MODEL."),
 ]
 BreakdownStepOption = Annotated[
     int, typer.Option("--breakdown-step", help="Take the breakdown value from this step.")
 ]
-CountByOption = Annotated[str, typer.Option("--count-by", help="customer or account.")]
+CountByOption = Annotated[str, typer.Option("--count-by", help="customer, account or session.")]
 SessionsOption = Annotated[
     bool, typer.Option("--sessions", help="Split journeys into sessions at inactivity gaps.")
 ]
@@ -104,6 +104,7 @@ def _spec(
     breakdown: str | None,
     breakdown_step: int,
     count_by: str,
+    session_gap: float = DEFAULT_SESSION_GAP,
 ) -> FunnelSpec:
     return FunnelSpec(
         steps=tuple(parse_step(s) for s in steps),
@@ -113,6 +114,7 @@ def _spec(
         breakdown=breakdown,
         breakdown_step=breakdown_step,
         count_by=count_by,  # type: ignore[arg-type]
+        session_gap_seconds=session_gap,
     )
 
 
@@ -146,12 +148,13 @@ def run_(
     breakdown: BreakdownOption = None,
     breakdown_step: BreakdownStepOption = 1,
     count_by: CountByOption = "customer",
+    session_gap: GapOption = DEFAULT_SESSION_GAP,
     as_of: AsOfOption = None,
     fmt: FormatOption = Format.table,
     figure: FigureOption = None,
 ) -> None:
     """Customers per step, conversion, drop-off, open windows and time to convert."""
-    spec = _spec(steps, window, order, exclude, breakdown, breakdown_step, count_by)
+    spec = _spec(steps, window, order, exclude, breakdown, breakdown_step, count_by, session_gap)
     result, _ = _run(ctx, spec, as_of)
     rows = [
         {"breakdown": value, **row} if spec.breakdown else row
@@ -176,11 +179,12 @@ def units_(
     order: OrderOption = "ordered",
     exclude: ExcludeOption = None,
     count_by: CountByOption = "customer",
+    session_gap: GapOption = DEFAULT_SESSION_GAP,
     as_of: AsOfOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """The customers (or accounts) behind a step's number, to act on them."""
-    spec = _spec(steps, window, order, exclude, None, 1, count_by)
+    spec = _spec(steps, window, order, exclude, None, 1, count_by, session_gap)
     result, _ = _run(ctx, spec, as_of)
     ids = result.units_at(step, status)
     emit([{"unit_id": i} for i in ids], fmt, title=f"step {step}: {status}")
@@ -195,6 +199,7 @@ def trend_(
     window: WindowOption = "14d",
     order: OrderOption = "ordered",
     count_by: CountByOption = "customer",
+    session_gap: GapOption = DEFAULT_SESSION_GAP,
     as_of: AsOfOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
@@ -203,7 +208,7 @@ def trend_(
         raise ConfigError(
             f"unknown frequency {freq!r}", field="freq", allowed=["day", "week", "month"]
         )
-    spec = _spec(steps, window, order, None, None, 1, count_by)
+    spec = _spec(steps, window, order, None, None, 1, count_by, session_gap)
     result, zone = _run(ctx, spec, as_of)
     emit(result.over_time(freq, zone), fmt, title=f"conversion per {freq}")
 

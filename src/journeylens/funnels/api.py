@@ -66,5 +66,20 @@ class Funnels:
         if not isinstance(spec, FunnelSpec):
             spec = FunnelSpec(steps=tuple(Step.of(s) for s in spec), **options)
         moment = naive_utc(as_of)
-        query = compile_funnel(spec, event_codes(self._engine), moment)
+        codes = event_codes(self._engine)
+        if spec.breakdown is not None and spec.breakdown.startswith("stage:"):
+            self._check_stage_history(spec.breakdown.partition(":")[2])
+        query = compile_funnel(spec, codes, moment)
         return FunnelResult(spec, self._engine.arrow(query), moment)
+
+    def _check_stage_history(self, model_id: str) -> None:
+        stored = self._engine.table_exists("stage_runs") and self._engine.scalar(
+            "SELECT count(*) FROM stage_runs WHERE model_id = ?", [model_id]
+        )
+        if not stored:
+            raise NotFoundError(
+                f"no stored stage history for model {model_id!r}: run "
+                f"`journeylens stages assign {model_id}` first",
+                kind="stage history",
+                key=model_id,
+            )

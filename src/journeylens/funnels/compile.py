@@ -52,7 +52,8 @@ def compile_funnel(
     extra: tuple[str, ...] = ()
     if spec.breakdown in ("channel", "source"):
         extra = (spec.breakdown,)
-    raw = unit_events(spec.count_by, as_of, extra)
+    gap_us = round(spec.session_gap_seconds * 1_000_000)
+    raw = unit_events(spec.count_by, as_of, extra, gap_us)
     flags = [exp.alias_(flag(step_match(s, codes)), f"m_{i}") for i, s in enumerate(spec.steps, 1)]
     flags += [
         exp.alias_(flag(step_match(x.step, codes)), f"x_{k}")
@@ -206,9 +207,62 @@ def _breakdown_values(spec: FunnelSpec, raw: exp.Select) -> exp.Select:
     )
 
 
+def _stage_breakdown(spec: FunnelSpec, query: exp.Select, raw: exp.Select) -> exp.Select:
+    """The stage of each unit at its best attempt's step ``breakdown_step`` event: its latest
+    entry (of the model's stored history) at or before that event; NULL if none."""
+    assert spec.breakdown is not None
+    model = spec.breakdown.partition(":")[2]
+    names = [e.alias_or_name for e in query.expressions]
+    at = (
+        exp.select(
+            *[exp.alias_(col(n, "f"), n) for n in names if n != "break_seq"],
+            exp.alias_(col("unit_name", "n"), "stage_unit"),
+            exp.alias_(col("ts", "r"), "break_ts"),
+        )
+        .from_(sub(query, "f"))
+        .join(
+            sub(raw, "r"),
+            join_type="LEFT",
+            on=exp.and_(
+                exp.EQ(this=col("unit_id", "r"), expression=col("unit_id", "f")),
+                exp.EQ(this=col("seq", "r"), expression=col("break_seq", "f")),
+            ),
+        )
+        .join(
+            sub(unit_names(spec.count_by), "n"),
+            join_type="LEFT",
+            on=exp.EQ(this=col("unit_id", "n"), expression=col("unit_id", "f")),
+        )
+    )
+    entries = (
+        exp.select(col("unit_id"), col("stage"), col("entered_at"))
+        .from_("stage_entries")
+        .where(exp.EQ(this=col("model_id"), expression=lit(model)))
+    )
+    outer = exp.select(
+        *[exp.alias_(col(n, "b"), n) for n in names if n != "break_seq"],
+        exp.alias_(col("stage", "s"), "breakdown"),
+    ).from_(sub(at, "b"))
+    outer.append(
+        "joins",
+        exp.Join(
+            this=sub(entries, "s"),
+            method="ASOF",
+            side="LEFT",
+            on=exp.and_(
+                exp.EQ(this=col("unit_id", "s"), expression=col("stage_unit", "b")),
+                exp.GTE(this=col("break_ts", "b"), expression=col("entered_at", "s")),
+            ),
+        ),
+    )
+    return outer
+
+
 def _with_breakdown(spec: FunnelSpec, query: exp.Select, raw: exp.Select) -> exp.Select:
     """The breakdown value of each unit: of its best attempt's step ``breakdown_step`` event (or
     of the unit, for a trait); NULL when that step was not reached or the value is missing."""
+    if spec.breakdown is not None and spec.breakdown.startswith("stage:"):
+        return _stage_breakdown(spec, query, raw)
     values = _breakdown_values(spec, raw)
     names = [e.alias_or_name for e in query.expressions]
     outer = exp.select(

@@ -17,6 +17,7 @@ __all__ = [
     "flag",
     "is_one",
     "qualify",
+    "session_starts",
     "step_match",
     "sub",
     "sum_not_null",
@@ -42,15 +43,42 @@ def step_match(step: Step, codes: Mapping[str, int] | None) -> exp.Expression:
     return exp.and_(kind, *conditions) if conditions else kind
 
 
-def unit_events(count_by: str, as_of: datetime | None, extra: tuple[str, ...] = ()) -> exp.Select:
+def unit_events(
+    count_by: str,
+    as_of: datetime | None,
+    extra: tuple[str, ...] = (),
+    session_gap_us: int = 1_800_000_000,
+) -> exp.Select:
     """``unit_id, seq, ts, event, event_code, properties, …extra`` of every event up to
     ``as_of``: customers read ``customer_events`` as stored, identified by the integer
     ``customer_key`` (cheaper to join, sort and group by than the customer id: see
     :func:`unit_names`); accounts read their members' events, numbered again per account in
-    (ts, event_id) order, identified by the account id."""
+    (ts, event_id) order, identified by the account id; sessions are identified as
+    ``<customer id>#<seq of the session's first event>``."""
     names = ("ts", "event", "event_code", "properties", *extra)
     fields = [exp.alias_(col(n, "e"), n) for n in names]
-    if count_by == "customer":
+    if count_by == "session":
+        starts = session_starts(session_gap_us)
+        name = exp.DPipe(
+            this=exp.DPipe(this=col("customer_id", "e"), expression=lit("#")),
+            expression=exp.cast(col("seq", "s"), "VARCHAR"),
+            safe=True,
+        )
+        query = exp.select(
+            exp.alias_(name, "unit_id"), exp.alias_(col("seq", "e"), "seq"), *fields
+        ).from_(exp.to_table("customer_events").as_("e"))
+        query.append(
+            "joins",
+            exp.Join(
+                this=starts.subquery("s"),
+                method="ASOF",
+                on=exp.and_(
+                    exp.EQ(this=col("customer_key", "s"), expression=col("customer_key", "e")),
+                    exp.GTE(this=col("seq", "e"), expression=col("seq", "s")),
+                ),
+            ),
+        )
+    elif count_by == "customer":
         query = exp.select(
             exp.alias_(col("customer_key", "e"), "unit_id"),
             exp.alias_(col("seq", "e"), "seq"),
@@ -82,6 +110,32 @@ def unit_events(count_by: str, as_of: datetime | None, extra: tuple[str, ...] = 
     if as_of is not None:
         query = query.where(exp.LTE(this=col("ts", "e"), expression=ts_literal(as_of)))
     return query
+
+
+def session_starts(gap_us: int) -> exp.Select:
+    """``customer_key, seq`` of every event that starts a session: a customer's first event, or
+    one more than ``gap_us`` after the customer's previous event."""
+    previous = exp.and_(
+        exp.EQ(this=col("customer_key", "p"), expression=col("customer_key", "e")),
+        exp.EQ(this=col("seq", "p"), expression=exp.Sub(this=col("seq", "e"), expression=lit(1))),
+    )
+    gap = exp.Sub(
+        this=exp.UnixMicros(this=col("ts", "e")), expression=exp.UnixMicros(this=col("ts", "p"))
+    )
+    return (
+        exp.select(
+            exp.alias_(col("customer_key", "e"), "customer_key"),
+            exp.alias_(col("seq", "e"), "seq"),
+        )
+        .from_(exp.to_table("customer_events").as_("e"))
+        .join(exp.to_table("customer_events").as_("p"), join_type="LEFT", on=previous)
+        .where(
+            exp.or_(
+                exp.Is(this=col("seq", "p"), expression=exp.null()),
+                exp.GT(this=gap, expression=lit(gap_us)),
+            )
+        )
+    )
 
 
 def unit_names(count_by: str) -> exp.Select:

@@ -14,10 +14,20 @@ from typing import Literal, get_args
 from journeylens.errors import ConfigError
 from journeylens.stages.rules import Condition, RuleError, parse_condition
 
-__all__ = ["BREAKDOWN_COLUMNS", "CountBy", "Exclusion", "FunnelSpec", "Order", "Step"]
+__all__ = [
+    "BREAKDOWN_COLUMNS",
+    "DEFAULT_SESSION_GAP",
+    "CountBy",
+    "Exclusion",
+    "FunnelSpec",
+    "Order",
+    "Step",
+]
 
 Order = Literal["ordered", "strict", "unordered"]
-CountBy = Literal["customer", "account"]
+CountBy = Literal["customer", "account", "session"]
+DEFAULT_SESSION_GAP = 30 * 60
+"""Seconds of inactivity that end a session (paths use the same default)."""
 BREAKDOWN_COLUMNS = ("channel", "source")
 """Event columns a breakdown can name directly; else ``property:NAME`` or ``trait:NAME``."""
 MIN_STEPS, MAX_STEPS = 2, 20
@@ -102,8 +112,11 @@ class FunnelSpec:
     """Steps, window, order mode, exclusions, breakdown and counting unit of a funnel.
 
     ``window_seconds`` ``None`` means no limit. ``breakdown`` is ``channel``, ``source``,
-    ``property:NAME`` (of the event of step ``breakdown_step``) or ``trait:NAME`` (of the
-    customer's profile, or the account's traits when counting by account).
+    ``property:NAME`` (of the event of step ``breakdown_step``), ``trait:NAME`` (of the
+    customer's profile, or the account's traits when counting by account) or ``stage:MODEL``
+    (the journey stage the unit was in at that event, from ``stages assign MODEL``).
+    ``count_by`` ``session`` counts sessions: a customer's events with no gap longer than
+    ``session_gap_seconds`` between consecutive ones.
     """
 
     steps: tuple[Step, ...]
@@ -113,6 +126,7 @@ class FunnelSpec:
     breakdown: str | None = None
     breakdown_step: int = 1
     count_by: CountBy = "customer"
+    session_gap_seconds: float = DEFAULT_SESSION_GAP
     name: str = field(default="funnel", compare=False)
 
     def __post_init__(self) -> None:
@@ -162,14 +176,30 @@ class FunnelSpec:
         if self.breakdown is not None:
             kind, _, name = self.breakdown.partition(":")
             valid = (self.breakdown in BREAKDOWN_COLUMNS) or (
-                kind in ("property", "trait") and bool(name)
+                kind in ("property", "trait", "stage") and bool(name)
             )
             if not valid:
                 raise ConfigError(
                     f"cannot break down by {self.breakdown!r}",
                     field="breakdown",
-                    allowed=[*BREAKDOWN_COLUMNS, "property:NAME", "trait:NAME"],
+                    allowed=[*BREAKDOWN_COLUMNS, "property:NAME", "trait:NAME", "stage:MODEL"],
                 )
+            if kind in ("trait", "stage") and self.count_by == "session":
+                raise ConfigError(
+                    f"a {kind} breakdown describes customers or accounts, not sessions: count "
+                    "by customer, or break down by channel, source or property",
+                    field="breakdown",
+                )
+        if (
+            isinstance(self.session_gap_seconds, bool)
+            or not isinstance(self.session_gap_seconds, int | float)
+            or self.session_gap_seconds <= 0
+        ):
+            raise ConfigError(
+                f"session_gap_seconds must be a number of seconds > 0, "
+                f"got {self.session_gap_seconds!r}",
+                field="session_gap_seconds",
+            )
         if not 1 <= self.breakdown_step <= len(self.steps):
             raise ConfigError(
                 f"breakdown_step must be a step number from 1 to {len(self.steps)}",

@@ -14,6 +14,7 @@ import numpy as np
 from journeylens.engines.base import Engine
 from journeylens.errors import ConfigError
 from journeylens.funnels.api import event_codes, naive_utc
+from journeylens.funnels.spec import DEFAULT_SESSION_GAP
 from journeylens.paths.compile import (
     anchors,
     compile_between,
@@ -31,7 +32,6 @@ from journeylens.paths.results import (
 
 __all__ = ["DEFAULT_SESSION_GAP", "Paths"]
 
-DEFAULT_SESSION_GAP = 1800
 """Seconds of inactivity that end a session (30 minutes)."""
 MAX_STEPS = 20
 
