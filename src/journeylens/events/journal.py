@@ -152,7 +152,7 @@ def encode_frame(rows: pa.Table, *, source: str, data_party: str) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    payload = sink.getvalue().to_pybytes()
+    payload: bytes = sink.getvalue().to_pybytes()
     return _HEADER.pack(_MAGIC, len(payload), zlib.crc32(payload)) + payload
 
 

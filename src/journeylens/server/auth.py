@@ -14,7 +14,7 @@ def require(request: Request, *kinds: KeyKind) -> Key:
     """The live key of the request's ``Authorization`` header, if of one of ``kinds``; 401
     otherwise."""
     secret = key_from_headers(request.headers.get("authorization"))
-    key = request.app.state.jl.keys.verify(secret, *kinds)
+    key: Key | None = request.app.state.jl.keys.verify(secret, *kinds)
     if key is None:
         wanted = " or ".join(kinds)
         raise HTTPException(

@@ -23,6 +23,7 @@ True
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import os
@@ -112,7 +113,7 @@ class KeyStore:
         self._stamp, self._keys = stamp, keys
         self._by_hash = {k.sha256: k for k in keys if k.revoked_at is None}
 
-    def list(self) -> list[Key]:
+    def list(self) -> builtins.list[Key]:
         """Every key, revoked ones included, oldest first."""
         with self._lock:
             self._refresh()
@@ -186,7 +187,7 @@ class KeyStore:
             self._save([revoked if k.id == key_id else k for k in self._keys])
         return revoked
 
-    def _save(self, keys: list[Key]) -> None:
+    def _save(self, keys: builtins.list[Key]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{KEYS_FILE}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
