@@ -50,6 +50,23 @@ def test_transition_graph(ws: Workspace) -> None:
     assert pairs[("view", "home")]["median_seconds"] == 115 * 60
 
 
+def test_transition_graph_figures(ws: Workspace) -> None:
+    graph = ws.funnels.paths.transitions(as_of=AS_OF)
+    network = graph.figure()
+    # one arrow per pair between different touchpoints; the view → view loop is on its node
+    assert len(network.layout.annotations) == 4
+    nodes = next(t for t in network.data if t.name == "touchpoints")
+    assert sorted(nodes.text) == ["buy", "home", "view ↻1"]
+    edges = next(t for t in network.data if t.name == "transitions")
+    assert any(h.startswith("home → view: 2 transitions, 2 customers") for h in edges.hovertext)
+    widths = {a.arrowwidth for a in network.layout.annotations}
+    assert max(widths) == 8  # the busiest pair (home → view, 2) gets the widest arrow
+    sankey = graph.figure(kind="sankey")
+    assert sum(sankey.data[0].link.value) == 6
+    with pytest.raises(ConfigError):
+        graph.figure(kind="pie")
+
+
 def test_transitions_within_sessions(ws: Workspace) -> None:
     graph = ws.funnels.paths.transitions(sessions=True, as_of=AS_OF)
     assert graph.edge("view", "home") is None

@@ -222,6 +222,9 @@ def transitions_(
     as_of: AsOfOption = None,
     fmt: FormatOption = Format.table,
     figure: FigureOption = None,
+    chart: Annotated[
+        str, typer.Option("--chart", help="graph (touchpoints and arrows) or sankey.")
+    ] = "graph",
 ) -> None:
     """The transition graph: every (touchpoint, next touchpoint) pair."""
     with state(ctx).open(read_only=True) as ws:
@@ -230,7 +233,7 @@ def transitions_(
             sessions=sessions, session_gap=session_gap, as_of=moment
         )
     emit(_readable(graph.rows, fmt), fmt, title="transitions")
-    write_figure(graph.figure(), figure)
+    write_figure(graph.figure(kind=chart), figure)
 
 
 @paths_app.command("top")

@@ -35,26 +35,113 @@ class TransitionGraph:
             (r for r in self.rows if r["from_event"] == source and r["to_event"] == target), None
         )
 
-    def figure(self, top: int = 30) -> Any:
-        """The strongest ``top`` transitions as a Sankey (loops drawn as self-links)."""
-        import plotly.graph_objects as go
-
+    def figure(self, top: int = 30, kind: str = "graph") -> Any:
+        """The strongest ``top`` transitions: a directed graph (``graph``: touchpoints on a
+        circle, arrows as wide as their share of transitions, loops written on the node) or a
+        Sankey (``sankey``; loops drawn as self-links)."""
         rows = sorted(self.rows, key=lambda r: -r["transitions"])[:top]
-        names = sorted({r["from_event"] for r in rows} | {r["to_event"] for r in rows})
-        index = {n: i for i, n in enumerate(names)}
-        figure = go.Figure(
-            go.Sankey(
-                arrangement="snap",
-                node={"label": names},
-                link={
-                    "source": [index[r["from_event"]] for r in rows],
-                    "target": [index[r["to_event"]] for r in rows],
-                    "value": [r["transitions"] for r in rows],
-                },
+        if kind == "sankey":
+            return _sankey(rows)
+        if kind != "graph":
+            from journeylens.errors import ConfigError
+
+            raise ConfigError(
+                f"unknown figure kind {kind!r}", field="kind", allowed=["graph", "sankey"]
             )
+        return _graph(rows)
+
+
+def _sankey(rows: list[dict[str, Any]]) -> Any:
+    import plotly.graph_objects as go
+
+    names = sorted({r["from_event"] for r in rows} | {r["to_event"] for r in rows})
+    index = {n: i for i, n in enumerate(names)}
+    figure = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            node={"label": names},
+            link={
+                "source": [index[r["from_event"]] for r in rows],
+                "target": [index[r["to_event"]] for r in rows],
+                "value": [r["transitions"] for r in rows],
+            },
         )
-        figure.update_layout(title="Transitions (directly follows)")
-        return figure
+    )
+    figure.update_layout(title="Transitions (directly follows)")
+    return figure
+
+
+def _graph(rows: list[dict[str, Any]]) -> Any:
+    """The directly-follows graph as nodes on a circle (busiest first) and arrows."""
+    import plotly.graph_objects as go
+
+    traffic: dict[str, int] = defaultdict(int)
+    loops: dict[str, int] = defaultdict(int)
+    for r in rows:
+        traffic[r["from_event"]] += r["transitions"]
+        traffic[r["to_event"]] += r["transitions"]
+        if r["from_event"] == r["to_event"]:
+            loops[r["from_event"]] += r["transitions"]
+    names = sorted(traffic, key=lambda n: (-traffic[n], n))
+    angles = np.linspace(0, 2 * np.pi, num=len(names), endpoint=False) + np.pi / 2
+    where = {n: (float(np.cos(a)), float(np.sin(a))) for n, a in zip(names, angles, strict=True)}
+    widest = max((r["transitions"] for r in rows), default=1)
+    figure = go.Figure()
+    for r in rows:
+        if r["from_event"] == r["to_event"]:
+            continue
+        (x0, y0), (x1, y1) = where[r["from_event"]], where[r["to_event"]]
+        figure.add_annotation(
+            x=x1 * 0.92 + x0 * 0.08,
+            y=y1 * 0.92 + y0 * 0.08,
+            ax=x0 * 0.92 + x1 * 0.08,
+            ay=y0 * 0.92 + y1 * 0.08,
+            xref="x",
+            yref="y",
+            axref="x",
+            ayref="y",
+            showarrow=True,
+            arrowhead=2,
+            arrowwidth=1 + 7 * r["transitions"] / widest,
+            opacity=0.55,
+        )
+    middles = [r for r in rows if r["from_event"] != r["to_event"]]
+    figure.add_trace(
+        go.Scatter(
+            x=[(where[r["from_event"]][0] + where[r["to_event"]][0]) / 2 for r in middles],
+            y=[(where[r["from_event"]][1] + where[r["to_event"]][1]) / 2 for r in middles],
+            mode="markers",
+            marker={"size": 6, "opacity": 0.3},
+            hovertext=[
+                f"{r['from_event']} → {r['to_event']}: {r['transitions']:,} transitions, "
+                f"{r['units']:,} customers, p={r['probability']:.2f}, "
+                f"median {r['median_seconds']:.0f} s"
+                for r in middles
+            ],
+            hoverinfo="text",
+            name="transitions",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=[where[n][0] for n in names],
+            y=[where[n][1] for n in names],
+            mode="markers+text",
+            text=[f"{n} ↻{loops[n]:,}" if loops.get(n) else n for n in names],
+            textposition="top center",
+            marker={"size": [10 + 30 * traffic[n] / max(traffic.values()) for n in names]},
+            hovertext=[f"{n}: {traffic[n]:,} transitions in and out" for n in names],
+            hoverinfo="text",
+            name="touchpoints",
+        )
+    )
+    figure.update_layout(
+        title="Transitions (directly follows; ↻ loops)",
+        showlegend=False,
+        xaxis={"visible": False, "range": [-1.4, 1.4]},
+        yaxis={"visible": False, "range": [-1.3, 1.4], "scaleanchor": "x"},
+    )
+    return figure
 
 
 @dataclass
