@@ -240,3 +240,21 @@ def test_no_conversions_give_no_credit() -> None:
     result, _ = attribute(paths, ["linear", "markov"])
     assert not result["linear"][0].any() and not result["markov"][0].any()
     assert math.isclose(float(np.sum(result["markov"][1])), 0.0)
+
+
+def test_iterative_solve_agrees_with_sparse_lu(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    paths = PathTable.from_lists(
+        [[str(x) for x in rng.integers(0, 6, rng.integers(1, 6))] for _ in range(300)],
+        rng.integers(0, 3, 300).tolist(),
+        rng.integers(0, 100, 300).tolist(),
+        rng.integers(0, 5, 300).tolist(),
+    )
+    exact = markov(paths, 2)
+    import journeylens.attribution.markov as module
+
+    monkeypatch.setattr(module, "DIRECT_SOLVE_STATES", 1)
+    iterated = markov(paths, 2)
+    assert iterated.conversion_probability == pytest.approx(exact.conversion_probability, rel=1e-12)
+    assert iterated.removal_effects == pytest.approx(exact.removal_effects, abs=1e-12)
+    assert iterated.value == pytest.approx(exact.value, rel=1e-9)
