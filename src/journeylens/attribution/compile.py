@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import cast
 
 from sqlglot import exp
 
@@ -72,7 +73,7 @@ def _touch(spec: AttributionSpec) -> exp.Expression:
         conditions.append(_in(col("event", "e"), spec.events))
     if spec.exclude_events:
         conditions.append(exp.Not(this=_in(col("event", "e"), spec.exclude_events)))
-    return exp.and_(*conditions)
+    return cast(exp.Expression, exp.and_(*conditions))
 
 
 def _events(spec: AttributionSpec, codes: Mapping[str, int] | None, as_of: datetime) -> exp.Select:
@@ -179,7 +180,7 @@ def _kept(spec: AttributionSpec) -> exp.Select:
         ]
         if start is not None:
             fresh.append(exp.LT(this=col("pus", "w"), expression=start.copy()))
-        conditions.append(exp.or_(*fresh))
+        conditions.append(cast(exp.Expression, exp.or_(*fresh)))
     return (
         exp.select(
             *[exp.alias_(col(n, "w"), n) for n in ("unit_id", "j", "seq", "us", "v")],

@@ -58,7 +58,10 @@ class PathTable:
     @property
     def position(self) -> np.ndarray:
         """For every touchpoint, its 0-based position in its path."""
-        return np.arange(len(self.codes)) - np.repeat(self.offsets[:-1], self.lengths)
+        position: np.ndarray = np.arange(len(self.codes)) - np.repeat(
+            self.offsets[:-1], self.lengths
+        )
+        return position
 
     def path(self, row: int) -> list[str]:
         return [self.labels[c] for c in self.codes[self.offsets[row] : self.offsets[row + 1]]]
@@ -137,7 +140,7 @@ class PathTable:
             entry[0] += c
             entry[1] += v
             entry[2] += n
-        rows = [
+        rows: list[dict[str, Any]] = [
             {
                 "path": [self.labels[c] for c in key],
                 "conversions": c,

@@ -7,6 +7,7 @@ a path sum to 1, except participation), then adds the shares up per value with
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -88,7 +89,8 @@ def _last_non_direct(paths: PathTable) -> np.ndarray:
     target = np.maximum.reduceat(candidate, paths.offsets[:-1]) if len(pos) else candidate
     last = paths.lengths - 1
     target = np.where(target < 0, last, target)
-    return (pos == np.repeat(target, paths.lengths)).astype("float64")
+    shares: np.ndarray = (pos == np.repeat(target, paths.lengths)).astype("float64")
+    return shares
 
 
 def _shapley(paths: PathTable) -> np.ndarray:
@@ -98,19 +100,28 @@ def _shapley(paths: PathTable) -> np.ndarray:
 
 
 def _linear(paths: PathTable) -> np.ndarray:
-    return 1.0 / np.repeat(paths.lengths, paths.lengths)
+    shares: np.ndarray = 1.0 / np.repeat(paths.lengths, paths.lengths)
+    return shares
 
 
 def _first(paths: PathTable) -> np.ndarray:
-    return (paths.position == 0).astype("float64")
+    shares: np.ndarray = (paths.position == 0).astype("float64")
+    return shares
 
 
 def _last(paths: PathTable) -> np.ndarray:
-    return (paths.position == np.repeat(paths.lengths - 1, paths.lengths)).astype("float64")
+    shares: np.ndarray = (paths.position == np.repeat(paths.lengths - 1, paths.lengths)).astype(
+        "float64"
+    )
+    return shares
 
 
 def _participation(paths: PathTable) -> np.ndarray:
     return first_occurrence(paths).astype("float64")
+
+
+def _positional(paths: PathTable, weights: tuple[float, float, float]) -> np.ndarray:
+    return positional_shares(paths, *weights)
 
 
 RULE_MODELS: dict[str, Callable[[PathTable], np.ndarray]] = {
@@ -120,10 +131,7 @@ RULE_MODELS: dict[str, Callable[[PathTable], np.ndarray]] = {
     "linear": _linear,
     "participation": _participation,
     "shapley": _shapley,
-    **{
-        name: (lambda p, w=weights: positional_shares(p, *w))
-        for name, weights in POSITIONAL.items()
-    },
+    **{name: functools.partial(_positional, weights=w) for name, w in POSITIONAL.items()},
 }
 """Models that are one share per touchpoint (same touch, time decay, custom and Markov are
 apart)."""
