@@ -15,12 +15,16 @@ state after several incremental runs equals the state of one full run:
 Rows are keyed by salted 64-bit hashes (the ``_jl_*`` macros), so no step looks keys up; a
 second, independent hash detects two values sharing a key (then the caller re-salts).
 Two passes read the events: one grouped by signature, one over the traits JSON. Only the
-distinct phone texts of the batch reach Python (``phonenumbers`` parses them).
+distinct phone texts of the batch reach Python (``phonenumbers`` parses them, in a thread, while
+DuckDB reads the signatures).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Final
+
+import pyarrow as pa
 
 from journeylens.config import IdentityConfig
 from journeylens.engines.base import Engine
@@ -116,16 +120,24 @@ def deleted_imports(engine: Engine) -> int:
     )
 
 
-def extract_batch(engine: Engine, config: IdentityConfig) -> None:
-    """Merge the batch in ``_idb_src`` into the identity state tables.
+def extract_batch(engine: Engine, config: IdentityConfig, *, full: bool) -> None:
+    """Merge the batch in ``_idb_src`` into the identity state tables (``full``: the state is
+    empty, so rows are inserted without merging).
 
-    Raises :class:`KeyCollision` when two values share a key (astronomically rare).
+    The distinct phone texts are parsed in a thread while DuckDB (which releases the GIL) reads
+    the signatures. Raises :class:`KeyCollision` when two values share a key (astronomically
+    rare).
     """
-    _signatures(engine)
-    _trait_pass(engine, config)
-    _nodes(engine)
-    _links(engine)
-    _merge_state(engine)
+    raws = _trait_rows(engine, config)
+    with ThreadPoolExecutor(1, thread_name_prefix="journeylens-phones") as pool:
+        parsed = pool.submit(phone_table, raws, config.phone_region)
+        _signatures(engine)
+        _account_traits(engine)
+        phones = parsed.result()
+    _trait_identifiers(engine, config, phones)
+    _nodes(engine, full=full)
+    _links(engine, full=full)
+    _merge_state(engine, full=full)
     engine.execute("CREATE OR REPLACE TABLE _identity_imports AS SELECT * FROM _idb_counts")
 
 
@@ -160,24 +172,31 @@ def _signatures(engine: Engine) -> None:
     )
 
 
-def _trait_pass(engine: Engine, config: IdentityConfig) -> None:
-    """Pass 2: every (event, trait key, value); identifiers normalised; latest traits."""
+def _trait_rows(engine: Engine, config: IdentityConfig) -> list[str | None]:
+    """Pass 2: every (event, trait key, value); the identifier occurrences among them; return
+    the distinct phone texts (parsed in Python)."""
     engine.execute(
         "CREATE OR REPLACE TEMP TABLE _idb_kv AS SELECT sig, user_id, anonymous_id, ts, "
         f"event_id, source, k AS key, json_extract(person_traits, {_POINTER}) AS value "
         "FROM (SELECT *, unnest(json_keys(person_traits)) AS k FROM _idb_src "
         "WHERE json_type(person_traits) = 'OBJECT')"
     )
-    identifiers = list(config.identifiers)
     engine.execute(
         "CREATE OR REPLACE TEMP TABLE _idb_occ AS SELECT sig, user_id, anonymous_id, ts, "
         "event_id, source, key AS kind, value ->> '$' AS raw FROM _idb_kv "
         "WHERE list_contains(?::VARCHAR[], key) "
         "AND json_type(value) IN ('VARCHAR', 'BIGINT', 'UBIGINT')",
-        [identifiers],
+        [list(config.identifiers)],
     )
     raws = engine.arrow("SELECT DISTINCT raw FROM _idb_occ WHERE kind = ?", [PHONE])
-    phones = phone_table(raws.column("raw").to_pylist(), config.phone_region)
+    values: list[str | None] = raws.column("raw").to_pylist()
+    return values
+
+
+def _trait_identifiers(engine: Engine, config: IdentityConfig, phones: pa.Table) -> None:
+    """Identifier occurrences normalised (``phones``: the parsed phone texts); the latest
+    value of every trait per signature."""
+    identifiers = list(config.identifiers)
     with engine.registered("_idb_phones", phones):
         engine.execute(
             "CREATE OR REPLACE TEMP TABLE _idb_tid AS "
@@ -216,6 +235,10 @@ def _trait_pass(engine: Engine, config: IdentityConfig) -> None:
         f") WHERE {_NONEMPTY} GROUP BY 1, 2",
         [*params, WHITESPACE],
     )
+
+
+def _account_traits(engine: Engine) -> None:
+    """The latest value of every trait of each account (from ``group`` calls)."""
     engine.execute(
         "CREATE OR REPLACE TEMP TABLE _idb_account_traits AS SELECT account_id, key, "
         "max((ts, event_id, value)) AS latest FROM ("
@@ -227,7 +250,7 @@ def _trait_pass(engine: Engine, config: IdentityConfig) -> None:
     )
 
 
-def _nodes(engine: Engine) -> None:
+def _nodes(engine: Engine, *, full: bool) -> None:
     """Every identifier the batch mentions, merged into ``_identity_nodes``.
 
     A ``previousId`` is mentioned as an anonymous id and as a user id (not observed: only an
@@ -259,12 +282,14 @@ def _nodes(engine: Engine) -> None:
     )
     if collisions:
         raise KeyCollision("two identifiers share a key")
-    engine.execute(
+    _update(
+        engine,
+        full,
         "UPDATE _identity_nodes t SET observed = t.observed OR m.observed, "
         f"first_event_id = {_FIRST_MERGE.format(col='first_event_id')}, "
         "first_ts = least(t.first_ts, m.first_ts), last_ts = greatest(t.last_ts, m.last_ts), "
         "events = t.events + m.events FROM (SELECT node, observed, first[1] AS first_ts, "
-        "first[2] AS first_event_id, last_ts, events FROM _idb_mention) m WHERE t.node = m.node"
+        "first[2] AS first_event_id, last_ts, events FROM _idb_mention) m WHERE t.node = m.node",
     )
     engine.execute(
         "INSERT INTO _identity_nodes SELECT m.node, m.kind, m.value, m.observed, m.first[1], "
@@ -273,7 +298,7 @@ def _nodes(engine: Engine) -> None:
     )
 
 
-def _links(engine: Engine) -> None:
+def _links(engine: Engine, *, full: bool) -> None:
     """The evidence of the batch, one row per (u, a, t, reason), merged into the links."""
     engine.execute(
         "CREATE OR REPLACE TEMP TABLE _idb_link AS SELECT "
@@ -298,14 +323,16 @@ def _links(engine: Engine) -> None:
         "min((first_ts, first_event_id, source)) AS first, max(last_ts) AS last_ts, "
         "sum(events)::BIGINT AS events FROM _idb_link GROUP BY link"
     )
-    engine.execute(
+    _update(
+        engine,
+        full,
         "UPDATE _identity_links t SET "
         f"first_event_id = {_FIRST_MERGE.format(col='first_event_id')}, "
         f"source = {_FIRST_MERGE.format(col='source')}, "
         "first_ts = least(t.first_ts, m.first_ts), last_ts = greatest(t.last_ts, m.last_ts), "
         "events = t.events + m.events FROM (SELECT link, first[1] AS first_ts, "
         "first[2] AS first_event_id, first[3] AS source, last_ts, events FROM _idb_link) m "
-        "WHERE t.link = m.link"
+        "WHERE t.link = m.link",
     )
     engine.execute(
         "INSERT INTO _identity_links SELECT m.link, m.u, m.a, m.t, m.reason, m.first[1], "
@@ -314,40 +341,49 @@ def _links(engine: Engine) -> None:
     )
 
 
-def _merge_state(engine: Engine) -> None:
+def _merge_state(engine: Engine, *, full: bool) -> None:
     """Signatures, traits and group memberships of the batch, merged into the state."""
-    engine.execute(
-        "UPDATE _identity_sigs t SET "
-        "first_event_id = CASE WHEN m.first < (t.first_ts, t.first_event_id) THEN m.first[2] "
-        "ELSE t.first_event_id END, first_ts = least(t.first_ts, m.first[1]), "
+    _update(
+        engine,
+        full,
+        "UPDATE _identity_sigs t SET first_ts = least(t.first_ts, m.first[1]), "
         "last_ts = greatest(t.last_ts, m.last_ts), events = t.events + m.events, "
         "touchpoints = t.touchpoints + m.touchpoints "
-        "FROM _idb_sig m WHERE t.sig = m.sig"
+        "FROM _idb_sig m WHERE t.sig = m.sig",
     )
     engine.execute(
-        "INSERT INTO _identity_sigs SELECT m.sig, coalesce(m.user_id, ''), "
-        "coalesce(m.anonymous_id, ''), coalesce(_jl_node('user_id', m.user_id), 0), "
-        "coalesce(_jl_node('anonymous_id', m.anonymous_id), 0), m.first[1], m.first[2], "
+        "INSERT INTO _identity_sigs SELECT m.sig, coalesce(_jl_node('user_id', m.user_id), 0), "
+        "coalesce(_jl_node('anonymous_id', m.anonymous_id), 0), m.first[1], "
         "m.last_ts, m.events, m.touchpoints FROM _idb_sig m "
         "ANTI JOIN _identity_sigs s USING (sig)"
     )
     for target, key in (("_identity_traits", "sig"), ("_identity_account_traits", "account_id")):
         source = "_idb_traits" if key == "sig" else "_idb_account_traits"
-        engine.execute(
+        _update(
+            engine,
+            full,
             f"UPDATE {target} t SET value = m.latest[3], ts = m.latest[1], "
             f"event_id = m.latest[2] FROM {source} m WHERE t.{key} = m.{key} "
-            "AND t.key = m.key AND m.latest > (t.ts, t.event_id, t.value)"
+            "AND t.key = m.key AND m.latest > (t.ts, t.event_id, t.value)",
         )
         engine.execute(
             f"INSERT INTO {target} SELECT m.{key}, m.key, m.latest[3], m.latest[1], "
             f"m.latest[2] FROM {source} m ANTI JOIN {target} t USING ({key}, key)"
         )
-    engine.execute(
+    _update(
+        engine,
+        full,
         "UPDATE _identity_groups t SET first_ts = least(t.first_ts, m.first_ts), "
         "last_ts = greatest(t.last_ts, m.last_ts), events = t.events + m.events "
-        "FROM _idb_group m WHERE t.sig = m.sig AND t.account_id = m.account_id"
+        "FROM _idb_group m WHERE t.sig = m.sig AND t.account_id = m.account_id",
     )
     engine.execute(
         "INSERT INTO _identity_groups SELECT m.* FROM _idb_group m "
         "ANTI JOIN _identity_groups t USING (sig, account_id)"
     )
+
+
+def _update(engine: Engine, full: bool, statement: str) -> None:
+    """Merge the batch into existing state rows (a full run starts from empty tables: none)."""
+    if not full:
+        engine.execute(statement)

@@ -316,12 +316,18 @@ def _representatives(
     count: int,
 ) -> Keys:
     """Key of each component's representative (0 for components without events): among its
-    observed user and anonymous ids, the first seen (ts, event id, kind, value)."""
+    observed user and anonymous ids, the first seen (ts, event id, kind, value). A component
+    with one such id (most: visitors who never log in) needs no comparison."""
     eligible = (kind != TRAIT) & _col(nodes, "observed").astype(bool) & has_events[labels]
+    out = np.zeros(count, dtype=np.uint64)
+    candidates = np.bincount(labels[eligible], minlength=count)
+    alone = eligible & (candidates[labels] == 1)
+    out[labels[alone]] = keys[alone]
+    several = eligible & ~alone
     table = pa.table(
         {
-            "node": pa.array(keys[eligible]),
-            "label": pa.array(labels[eligible].astype(np.int64)),
+            "node": pa.array(keys[several]),
+            "label": pa.array(labels[several].astype(np.int64)),
         }
     )
     with engine.registered("_g_labels", table):
@@ -330,7 +336,6 @@ def _representatives(
             "'v': n.value, 'node': n.node})['node'] AS rep FROM _g_labels g "
             "JOIN _identity_nodes n USING (node) GROUP BY g.label"
         )
-    out = np.zeros(count, dtype=np.uint64)
     out[_col(reps, "label").astype(np.int64)] = _col(reps, "rep").astype(np.uint64)
     return out
 

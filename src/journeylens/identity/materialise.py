@@ -46,11 +46,13 @@ def scope(engine: Engine, *, full: bool) -> None:
     linking, every representative is a current customer)."""
     if full:
         engine.execute(
-            "CREATE OR REPLACE TEMP TABLE _m_scope AS SELECT rep, customer_id FROM _identity_reps"
+            "CREATE OR REPLACE TEMP TABLE _m_scope AS "
+            "SELECT rep, customer_id, customer_key FROM _identity_reps"
         )
         return
     engine.execute(
-        "CREATE OR REPLACE TEMP TABLE _m_scope AS SELECT DISTINCT x.rep, r.customer_id "
+        "CREATE OR REPLACE TEMP TABLE _m_scope AS SELECT DISTINCT x.rep, r.customer_id, "
+        "r.customer_key "
         f"FROM _identity_sig_state x JOIN _identity_reps r USING (rep) WHERE r.{_IN_SCOPE}"
     )
 
@@ -114,6 +116,7 @@ def profiles(engine: Engine, *, full: bool) -> None:
     event id).
     """
     where, join = ("true", "") if full else (_IN_SCOPE, _join_scope(full))
+    seen = "true" if full else "customer_key IN (SELECT customer_key FROM _m_scope)"
     engine.execute(f"DELETE FROM customer_profiles WHERE {where}")
     engine.execute(
         "INSERT INTO customer_profiles "
@@ -121,9 +124,9 @@ def profiles(engine: Engine, *, full: bool) -> None:
         " sum(s.events)::BIGINT AS events, sum(s.touchpoints)::BIGINT AS touchpoints"
         f" FROM _identity_sig_state x{join} JOIN _identity_sigs s USING (sig)"
         " GROUP BY 1), "
-        "seen AS (SELECT customer_id, list_sort(list_distinct(list(source))) AS sources,"
+        "seen AS (SELECT customer_key, list_sort(list_distinct(list(source))) AS sources,"
         " list_sort(list_distinct(list(channel))) AS channels FROM customer_events"
-        f" WHERE {where} GROUP BY 1), "
+        f" WHERE {seen} GROUP BY 1), "
         "by_kind AS (SELECT x.rep, n.kind AS key, to_json(list_sort(list(n.value))) AS value,"
         " bool_or(n.kind <> ? AND x.quarantine = 0) AS identified"
         f" FROM _identity_node_state x{join}"
@@ -140,7 +143,7 @@ def profiles(engine: Engine, *, full: bool) -> None:
         "SELECT sc.customer_id, coalesce(ids.identified, false), ids.identifiers, "
         "coalesce(tr.traits, '{}'), ev.first_seen, ev.last_seen, ev.events, ev.touchpoints, "
         "seen.sources, seen.channels, coalesce(acc.accounts, []) "
-        "FROM _m_scope sc JOIN ev USING (rep) JOIN seen USING (customer_id) "
+        "FROM _m_scope sc JOIN ev USING (rep) JOIN seen USING (customer_key) "
         "LEFT JOIN ids USING (rep) LEFT JOIN tr USING (rep) LEFT JOIN acc USING (rep)",
         [ANONYMOUS_ID],
     )

@@ -28,7 +28,7 @@ __all__ = ["STATE_VERSION", "resolve", "stored_config"]
 
 logger = logging.getLogger("journeylens.identity")
 
-STATE_VERSION: Final = "2"
+STATE_VERSION: Final = "3"
 _MAX_SALTS: Final = 3
 MAX_WARNINGS: Final = 10
 _TEMP: Final = (
@@ -152,7 +152,7 @@ def _run(
     if not is_full and read == 0 and meta.get("guard") == guard:
         return _summary(engine, config, "incremental", False, 0, 0, started)
     clock = _Clock()
-    extract.extract_batch(engine, config)
+    extract.extract_batch(engine, config, full=is_full)
     clock.lap("read")
     graph.link(engine, config, full=is_full)
     clock.lap("link")

@@ -88,13 +88,13 @@ NODE_COLUMNS: Final = (
     Column("observed", pa.bool_(), "BOOLEAN", "seen in its own field, not only as previousId"),
     *_STATS,
 )
+# Integers only: the values are in the nodes (text columns make the state's writes slow).
 SIG_COLUMNS: Final = (
     _key("sig", "hash of (user_id, anonymous_id)"),
-    Column("user_id", pa.string(), "VARCHAR", "as in events, '' for none", nullable=False),
-    Column("anonymous_id", pa.string(), "VARCHAR", "as in events, '' for none", nullable=False),
     _key("u", "user id node, 0: none"),
     _key("a", "anonymous id node, 0: none"),
-    *_STATS,
+    _STATS[0],
+    *_STATS[2:],
     Column("touchpoints", pa.int64(), "BIGINT", "track, page and screen events"),
 )
 LINK_COLUMNS: Final = (
