@@ -89,14 +89,14 @@ def bench(millions: int, repeat: int, chdb: bool) -> None:
             else:
                 ch._session.query("INSERT INTO customer_events SELECT * FROM Python(frame)")
         ch.execute("CREATE TABLE event_names (event_code Int32, event String) ENGINE = Memory")
-        wall, _, ch_table = timed(lambda: ch.arrow(query), repeat)
+        wall, cpu, ch_table = timed(lambda: ch.arrow(query), repeat)
         same = ch_table.num_rows == engine_rows
         show(
             "chDB (same SQL)",
             events,
             "path aggregation (SQL)",
             wall,
-            None,
+            cpu,
             f"{ch_table.num_rows:,} paths ({'same count' if same else 'DIFFERENT'})",
         )
         ch.close()
