@@ -20,6 +20,8 @@ Rules:
   corrected: ``ts = received_at − (sentAt − client time)`` (Segment's rule). Otherwise ``ts`` is
   ``timestamp`` (or ``originalTimestamp``) as written; a message with neither takes
   ``received_at``, and without ``received_at`` (a file) it is refused.
+* A corrected time outside the calendar (years 1 to 9999), from absurd ``sentAt`` or client
+  times, is refused naming ``timestamp``.
 * Timestamps are ISO-8601; an offset (``+01:00``, ``Z``) is converted to UTC, a timestamp
   without one is read as UTC. Numbers are epoch seconds, or milliseconds from 10^11 on.
   Everything is stored in UTC without a zone.
@@ -34,10 +36,18 @@ Rules:
   ``properties.cost`` fills ``cost``; ``properties.currency`` (three letters) fills ``currency``.
 * ``dataParty`` (``first``, ``second``, ``third``) overrides the source's data party; ``channel``
   gives an explicit channel; ``source`` overrides the delivering source's name.
+* ``properties``, ``traits`` and ``context`` are stored as compact JSON text (no spaces after
+  ``,`` and ``:``); values JSON has no type for are written as their ``str()``; NaN and Infinity
+  are refused.
+
+This runs once per event of every HTTP request, so the common case is kept cheap: ISO times and
+the campaign of a page URL are cached per distinct text, JSON is written by orjson, and the
+checks that only matter for unusual values run only when such values occur.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -46,6 +56,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
+
+import orjson
 
 from journeylens.errors import RecordError
 from journeylens.schema import DATA_PARTIES, EVENT_TYPES, PAGE_EVENT, SCREEN_EVENT
@@ -77,6 +89,10 @@ _UTM_KEYS: Final = {
 _EPOCH_MS_FROM: Final = 10**11
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 _TYPES = ", ".join(EVENT_TYPES)
+_KINDS: Final = frozenset(EVENT_TYPES)
+_EVENT_OF_KIND: Final = {"page": PAGE_EVENT, "screen": SCREEN_EVENT}
+_PARTIES: Final = frozenset(DATA_PARTIES)
+_REVENUE_KEYS: Final = ("revenue", "total", "value")
 
 
 @dataclass(frozen=True)
@@ -102,6 +118,10 @@ def parse_timestamp(value: Any, *, field: str, row: int | None = None) -> dateti
 
     Anything else raises :class:`RecordError` naming ``field`` and ``row``.
     """
+    if value.__class__ is str:
+        parsed = _parse_iso(value)
+        if parsed is not None:
+            return parsed
     example = "e.g. 2026-11-22T10:15:00Z"
     if isinstance(value, datetime):
         return _naive_utc(value)
@@ -128,6 +148,14 @@ def parse_timestamp(value: Any, *, field: str, row: int | None = None) -> dateti
         text = text[:-1] + "+00:00"
     try:
         return _naive_utc(datetime.fromisoformat(text))
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+        raise RecordError(
+            f"{field}: {value!r} falls outside the years 1 to 9999 in UTC; send a time of "
+            f"this era ({example})",
+            row=row,
+            field=field,
+            value=value,
+        ) from None
     except ValueError:
         raise RecordError(
             f"{field}: {value!r} is not an ISO-8601 timestamp ({example})",
@@ -135,6 +163,21 @@ def parse_timestamp(value: Any, *, field: str, row: int | None = None) -> dateti
             field=field,
             value=value,
         ) from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_iso(value: str) -> datetime | None:
+    """``value`` as a naive UTC datetime, ``None`` when it is no ISO-8601 timestamp (then
+    :func:`parse_timestamp` says why). Cached: a batch's ``sentAt`` repeats in every message."""
+    text = value.strip()
+    if not text:
+        return None
+    if text[-1] in "Zz":
+        text = text[:-1] + "+00:00"
+    try:
+        return _naive_utc(datetime.fromisoformat(text))
+    except (ValueError, OverflowError):
+        return None
 
 
 def message_hash_id(message: dict[str, Any]) -> str:
@@ -147,6 +190,8 @@ def message_hash_id(message: dict[str, Any]) -> str:
 
 def _text(message: dict[str, Any], key: str, row: int | None) -> str | None:
     value = message.get(key)
+    if value.__class__ is str:
+        return value or None
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -161,6 +206,8 @@ def _text(message: dict[str, Any], key: str, row: int | None) -> str | None:
 
 def _object(message: dict[str, Any], key: str, row: int | None, path: str = "") -> dict[str, Any]:
     value = message.get(key)
+    if value.__class__ is dict:
+        return value  # type: ignore[no-any-return]
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -203,9 +250,32 @@ def _money(value: Any, field: str, row: int | None) -> Decimal | None:
     return amount.quantize(Decimal("0.0001"))
 
 
+def _json_default(value: Any) -> Any:
+    """What orjson writes for a value it has no JSON type for: a float subclass (NumPy's
+    float64) as the number, anything else as its ``str()`` (as ``json.dumps(default=str)``)."""
+    if isinstance(value, float):
+        return float(value)
+    return str(value)
+
+
+_ORJSON_OPTIONS: Final = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def _json(value: dict[str, Any], field: str, row: int | None) -> str:
     try:
-        return json.dumps(value, ensure_ascii=False, default=str, allow_nan=False)
+        data = orjson.dumps(value, default=_json_default, option=_ORJSON_OPTIONS)
+    except TypeError:  # ints beyond 64 bits, keys that are not text, lone surrogates, cycles
+        return _json_strict(value, field, row)
+    if b"null" in data:  # orjson writes NaN and Infinity as null: let the strict encoder judge
+        _json_strict(value, field, row)
+    return data.decode()
+
+
+def _json_strict(value: dict[str, Any], field: str, row: int | None) -> str:
+    try:
+        return json.dumps(
+            value, ensure_ascii=False, default=str, allow_nan=False, separators=(",", ":")
+        )
     except ValueError:
         raise RecordError(
             f"{field}: contains NaN or Infinity, which JSON cannot hold; send null instead",
@@ -231,29 +301,39 @@ def _page_context(kind: str, properties: dict[str, Any], context: dict[str, Any]
     url = page.get("url")
     if context.get("campaign") or not isinstance(url, str) or "utm_" not in url.lower():
         return context
+    campaign = _campaign(url)
+    return {**context, "campaign": dict(campaign)} if campaign else context
+
+
+@functools.lru_cache(maxsize=4096)
+def _campaign(url: str) -> tuple[tuple[str, str], ...]:
+    """The ``utm_*`` parameters of ``url`` as campaign fields (cached: landing URLs repeat)."""
     try:
         query = urlsplit(url).query
     except ValueError:
-        return context
-    campaign = {
+        return ()
+    found = {
         _UTM_KEYS[key.lower()]: value
         for key, value in parse_qsl(query)
         if key.lower() in _UTM_KEYS and value
     }
-    return {**context, "campaign": campaign} if campaign else context
+    return tuple(found.items())
 
 
 def _timestamps(
     message: dict[str, Any], row: int | None, received_at: datetime | None
 ) -> tuple[datetime, datetime | None, datetime | None]:
     """(ts, original_ts, sent_at) of a message; see the module docstring."""
-    parsed = {
-        key: parse_timestamp(message[key], field=key, row=row)
-        for key in ("timestamp", "originalTimestamp", "sentAt")
-        if message.get(key) is not None
-    }
-    client = parsed.get("originalTimestamp", parsed.get("timestamp"))
-    sent_at = parsed.get("sentAt")
+    get = message.get
+    written = get("timestamp")
+    timestamp = None if written is None else parse_timestamp(written, field="timestamp", row=row)
+    original = get("originalTimestamp")
+    if original is not None:
+        original = parse_timestamp(original, field="originalTimestamp", row=row)
+    sent_at = get("sentAt")
+    if sent_at is not None:
+        sent_at = parse_timestamp(sent_at, field="sentAt", row=row)
+    client = original if original is not None else timestamp
     if client is None:
         if received_at is None:
             raise RecordError(
@@ -263,8 +343,19 @@ def _timestamps(
             )
         return received_at, None, sent_at
     if received_at is not None and sent_at is not None:
-        return received_at - (sent_at - client), client, sent_at
-    return parsed.get("timestamp", client), client, sent_at
+        try:
+            return received_at - (sent_at - client), client, sent_at
+        except OverflowError:
+            client_key = "originalTimestamp" if original is not None else "timestamp"
+            raise RecordError(
+                f"timestamp: the clock-skew correction receivedAt − (sentAt − {client_key}) "
+                f"falls outside the years 1 to 9999 (sentAt {get('sentAt')!r}, {client_key} "
+                f"{get(client_key)!r}); send the times of a correctly set clock, in ISO-8601",
+                row=row,
+                field="timestamp",
+                value=get(client_key),
+            ) from None
+    return timestamp if timestamp is not None else client, client, sent_at
 
 
 def normalise_message(
@@ -289,7 +380,7 @@ def normalise_message(
     if kind is None:
         raise RecordError(f"type: missing; give one of {_TYPES}", row=row, field="type")
     kind = kind.strip().lower()
-    if kind not in EVENT_TYPES:
+    if kind not in _KINDS:
         raise RecordError(
             f"type: unknown message type {kind!r}; give one of {_TYPES}",
             row=row,
@@ -333,7 +424,7 @@ def normalise_message(
                 field="event",
             )
     else:
-        event = {"page": PAGE_EVENT, "screen": SCREEN_EVENT}.get(kind, kind)
+        event = _EVENT_OF_KIND.get(kind, kind)
 
     message_id = _text(message, "messageId", row) or message_hash_id(message)
     if len(message_id) > MAX_ID_LENGTH:
@@ -359,15 +450,13 @@ def normalise_message(
         received_at = _naive_utc(received_at)
     ts, original_ts, sent_at = _timestamps(message, row, received_at)
 
-    revenue_key = next(
-        (
-            k
-            for k in ("revenue", "total", "value")
-            if properties.get(k) not in (None, "")
-            and (k == "revenue" or event.lower() in PURCHASE_EVENTS)
-        ),
-        None,
-    )
+    revenue_key = None
+    for key in _REVENUE_KEYS:
+        if properties.get(key) not in (None, "") and (
+            key == "revenue" or event.lower() in PURCHASE_EVENTS
+        ):
+            revenue_key = key
+            break
     revenue = (
         _money(properties[revenue_key], f"properties.{revenue_key}", row) if revenue_key else None
     )
@@ -386,7 +475,7 @@ def normalise_message(
         currency = currency.strip().upper()
 
     party = _text(message, "dataParty", row) or defaults.data_party
-    if party.strip().lower() not in DATA_PARTIES:
+    if party not in _PARTIES and party.strip().lower() not in _PARTIES:
         raise RecordError(
             f"dataParty: {party!r} is not a data party; give one of {', '.join(DATA_PARTIES)}",
             row=row,

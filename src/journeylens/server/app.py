@@ -45,9 +45,11 @@ class ServerState:
             folder, max_event_bytes=config.max_event_bytes, suppression=_suppression(folder)
         )
         self.loader = Loader(
-            self.gate,
+            folder,
+            settings,
             lambda: self.ingestor.committer.written_bytes,
             interval=config.load_interval_seconds,
+            process=config.loader_process,
         )
 
     def close(self) -> None:

@@ -28,5 +28,8 @@ class ServerConfig:
     """How often the loader moves journaled events into the store. Each pass opens and closes
     the store (about 0.1 s of fixed cost), so a longer interval leaves more CPU to ingestion;
     readers never wait for it, since opening the workspace loads the journal first."""
+    loader_process: bool = True
+    """Load in a helper process (``python -m journeylens.server.loader``), so that DuckDB's work
+    never takes the GIL from request handling; ``False`` loads in a thread of the server."""
     read_timeout_seconds: float = 10.0
     """How long a query or privacy request waits for the store before answering 503."""
