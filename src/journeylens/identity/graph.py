@@ -89,7 +89,8 @@ def _fetch_nodes(engine: Engine, config: IdentityConfig) -> pa.Table:
             f"SELECT n.node, {_KIND_CODE} AS k, n.observed, (b.value IS NOT NULL OR "
             "list_contains(?::VARCHAR[], lower(trim(n.value, ?)))) AS blocked, "
             "coalesce(s.rep, 0) AS old_rep, coalesce(s.quarantine, 0) AS old_q, "
-            "coalesce(s.degree, 0) AS old_degree, s.node IS NULL AS fresh FROM _identity_nodes n "
+            "coalesce(s.degree, 0) AS old_degree, coalesce(s.alone, false) AS old_alone, "
+            "s.node IS NULL AS fresh FROM _identity_nodes n "
             "LEFT JOIN (SELECT DISTINCT kind, value FROM _g_block) b "
             "ON b.kind = n.kind AND b.value = n.value "
             "LEFT JOIN _identity_node_state s USING (node)",
@@ -217,7 +218,8 @@ def link(engine: Engine, config: IdentityConfig, *, full: bool) -> GraphOutcome:
     )
     count, labels = connected_components(graph.tocsr(), directed=False)
     sigs = engine.arrow(
-        "SELECT s.sig, s.u, s.a, coalesce(x.rep, 0) AS old_rep, x.sig IS NULL AS fresh "
+        "SELECT s.sig, s.u, s.a, coalesce(x.rep, 0) AS old_rep, "
+        "coalesce(x.alone, false) AS old_alone, x.sig IS NULL AS fresh "
         "FROM _identity_sigs s LEFT JOIN _identity_sig_state x USING (sig)"
     )
     sig_anchor = _sig_anchors(
@@ -228,6 +230,11 @@ def link(engine: Engine, config: IdentityConfig, *, full: bool) -> GraphOutcome:
     rep_of_label = _representatives(engine, keys, kind, nodes, labels, has_events, count)
     node_rep = rep_of_label[labels]
     sig_rep = node_rep[sig_anchor]
+    sig_label = labels[sig_anchor]
+    # the only identifier / signature of its customer (profiles of those need no grouping)
+    in_customer = node_rep != 0
+    node_alone = in_customer & (np.bincount(labels[in_customer], minlength=count) == 1)[labels]
+    sig_alone = (np.bincount(sig_label, minlength=count) == 1)[sig_label]
     anchor_keys = np.where(g.anchor >= 0, keys[np.maximum(g.anchor, 0)], 0).astype(np.uint64)
 
     old_rep = _col(nodes, "old_rep").astype(np.uint64)
@@ -236,9 +243,14 @@ def link(engine: Engine, config: IdentityConfig, *, full: bool) -> GraphOutcome:
         | (old_rep != node_rep)
         | (_col(nodes, "old_q").astype(np.int8) != g.reason)
         | (_col(nodes, "old_degree").astype(np.int64) != g.degree)
+        | (_col(nodes, "old_alone").astype(bool) != node_alone)
     )
     old_sig_rep = _col(sigs, "old_rep").astype(np.uint64)
-    sig_changed = _col(sigs, "fresh").astype(bool) | (old_sig_rep != sig_rep)
+    sig_changed = (
+        _col(sigs, "fresh").astype(bool)
+        | (old_sig_rep != sig_rep)
+        | (_col(sigs, "old_alone").astype(bool) != sig_alone)
+    )
     link_changed = (
         _col(links, "fresh").astype(bool)
         | (_col(links, "old_anchor").astype(np.uint64) != anchor_keys)
@@ -254,6 +266,7 @@ def link(engine: Engine, config: IdentityConfig, *, full: bool) -> GraphOutcome:
                 "rep": pa.array(node_rep),
                 "quarantine": pa.array(g.reason),
                 "degree": pa.array(g.degree),
+                "alone": pa.array(node_alone),
             }
         ),
         None if full else node_changed,
@@ -266,6 +279,7 @@ def link(engine: Engine, config: IdentityConfig, *, full: bool) -> GraphOutcome:
             {
                 "sig": sigs.column("sig"),
                 "rep": pa.array(sig_rep),
+                "alone": pa.array(sig_alone),
             }
         ),
         None if full else sig_changed,

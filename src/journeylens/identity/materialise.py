@@ -118,24 +118,32 @@ def profiles(engine: Engine, *, full: bool) -> None:
     where, join = ("true", "") if full else (_IN_SCOPE, _join_scope(full))
     seen = "true" if full else "customer_key IN (SELECT customer_key FROM _m_scope)"
     engine.execute(f"DELETE FROM customer_profiles WHERE {where}")
+    sigs = f"_identity_sig_state x{join} JOIN _identity_sigs s USING (sig)"
+    nodes = f"_identity_node_state x{join} JOIN _identity_nodes n USING (node)"
+    traits = f"_identity_traits t JOIN _identity_sig_state x USING (sig){join}"
+    # A customer's only signature or identifier (``alone``: most anonymous visitors) gives
+    # its row directly; only the others are grouped.
     engine.execute(
         "INSERT INTO customer_profiles "
         "WITH ev AS (SELECT x.rep, min(s.first_ts) AS first_seen, max(s.last_ts) AS last_seen,"
         " sum(s.events)::BIGINT AS events, sum(s.touchpoints)::BIGINT AS touchpoints"
-        f" FROM _identity_sig_state x{join} JOIN _identity_sigs s USING (sig)"
-        " GROUP BY 1), "
+        f" FROM {sigs} WHERE NOT x.alone GROUP BY 1"
+        " UNION ALL SELECT x.rep, s.first_ts, s.last_ts, s.events, s.touchpoints"
+        f" FROM {sigs} WHERE x.alone), "
         "seen AS (SELECT customer_key, list_sort(list_distinct(list(source))) AS sources,"
         " list_sort(list_distinct(list(channel))) AS channels FROM customer_events"
         f" WHERE {seen} GROUP BY 1), "
         "by_kind AS (SELECT x.rep, n.kind AS key, to_json(list_sort(list(n.value))) AS value,"
         " bool_or(n.kind <> ? AND x.quarantine = 0) AS identified"
-        f" FROM _identity_node_state x{join}"
-        " JOIN _identity_nodes n USING (node) WHERE x.rep <> 0 GROUP BY 1, 2), "
+        f" FROM {nodes} WHERE x.rep <> 0 AND NOT x.alone GROUP BY 1, 2), "
         f"ids AS (SELECT rep, bool_or(identified) AS identified, {_OBJECT} AS identifiers"
-        " FROM by_kind GROUP BY 1), "
+        " FROM by_kind GROUP BY 1"
+        " UNION ALL SELECT x.rep, n.kind <> ? AND x.quarantine = 0,"
+        f" '{{' || to_json(n.kind) || ':' || to_json([n.value]) || '}}' FROM {nodes}"
+        " WHERE x.alone), "
         "latest AS (SELECT x.rep, t.key, max((t.ts, t.event_id, t.value))[3] AS value"
-        " FROM _identity_traits t JOIN _identity_sig_state x USING (sig)"
-        f"{join} GROUP BY 1, 2), "
+        f" FROM {traits} WHERE NOT x.alone GROUP BY 1, 2"
+        f" UNION ALL SELECT x.rep, t.key, t.value FROM {traits} WHERE x.alone), "
         f"tr AS (SELECT rep, {_OBJECT} AS traits FROM latest GROUP BY 1), "
         "acc AS (SELECT x.rep, list_sort(list_distinct(list(g.account_id))) AS accounts"
         " FROM _identity_groups g JOIN _identity_sig_state x USING (sig)"
@@ -145,7 +153,7 @@ def profiles(engine: Engine, *, full: bool) -> None:
         "seen.sources, seen.channels, coalesce(acc.accounts, []) "
         "FROM _m_scope sc JOIN ev USING (rep) JOIN seen USING (customer_key) "
         "LEFT JOIN ids USING (rep) LEFT JOIN tr USING (rep) LEFT JOIN acc USING (rep)",
-        [ANONYMOUS_ID],
+        [ANONYMOUS_ID, ANONYMOUS_ID],
     )
 
 

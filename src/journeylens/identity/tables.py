@@ -133,8 +133,13 @@ NODE_STATE_COLUMNS: Final = (
     _key("rep", "representative node of its customer, 0: no customer"),
     Column("quarantine", pa.int8(), "TINYINT", "0, 1 (blocklist) or 2 (max_links)"),
     Column("degree", pa.int64(), "BIGINT", "distinct user/anonymous ids it links"),
+    Column("alone", pa.bool_(), "BOOLEAN", "the only identifier of its customer"),
 )
-SIG_STATE_COLUMNS: Final = (_key("sig", ""), _key("rep", "customer's representative"))
+SIG_STATE_COLUMNS: Final = (
+    _key("sig", ""),
+    _key("rep", "customer's representative"),
+    Column("alone", pa.bool_(), "BOOLEAN", "the only signature of its customer"),
+)
 LINK_STATE_COLUMNS: Final = (
     _key("link", ""),
     _key("anchor", "node it links the identifier to"),
