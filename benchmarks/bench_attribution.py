@@ -30,7 +30,7 @@ SPEC = AttributionSpec()  # purchase, revenue, 30 days, channel, repeats collaps
 COLUMNS = (
     "customer_id, ts, seq, event_id, type, event, event_code, channel, source, data_party, "
     "revenue, cost, currency, group_id, CAST(NULL AS VARCHAR) AS properties, "
-    "CAST(NULL AS BIGINT) AS customer_key"
+    "customer_key"
 )
 
 

@@ -28,6 +28,8 @@ def events_table(rows: Sequence[tuple[Any, ...]]) -> pa.Table:
     """customer_events; seq per customer in (ts, list order); event codes in name order."""
     codes = {name: i for i, name in enumerate(sorted({r[2] for r in rows}), start=1)}
     seqs: dict[str, int] = {}
+    # customer_key: an integer in customer-id order, as identity resolution writes it
+    keys = {c: k for k, c in enumerate(sorted({r[0] for r in rows}), start=-5)}
     records = []
     ordered = sorted(
         enumerate(rows), key=lambda r: (r[1][0], datetime.fromisoformat(r[1][1]), r[0])
@@ -56,7 +58,7 @@ def events_table(rows: Sequence[tuple[Any, ...]]) -> pa.Table:
                 "currency": "EUR",
                 "group_id": None,
                 "properties": json.dumps(extra.get("properties", {})),
-                "customer_key": None,
+                "customer_key": keys[customer],
             }
         )
     return pa.Table.from_pylist(records, schema=_SCHEMA)

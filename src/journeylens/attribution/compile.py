@@ -89,7 +89,7 @@ def _events(spec: AttributionSpec, codes: Mapping[str, int] | None, as_of: datet
     revenue = exp.Coalesce(this=col("revenue", "e"), expressions=[lit(0)])
     return (
         exp.select(
-            exp.alias_(col("customer_id", "e"), "unit_id"),
+            exp.alias_(col("customer_key", "e"), "unit_id"),
             exp.alias_(col("seq", "e"), "seq"),
             exp.alias_(exp.UnixMicros(this=col("ts", "e")), "us"),
             exp.alias_(_flag(conversion.copy()), "is_conv"),
