@@ -33,13 +33,21 @@ WINDOW = 7 * 86_400
 SPEC = FunnelSpec(steps=STEPS, window_seconds=WINDOW)
 
 
+CPU: list[float] = []
+"""CPU seconds (all threads of this process, chDB included) of the last ``timed`` call."""
+
+
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Median wall seconds of ``repeat`` runs after a warm-up; the median CPU seconds go to
+    ``CPU`` (the machine is shared: CPU seconds are the steadier figure)."""
     result = fn()
-    times = []
+    times, cpus = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = fn()
         times.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    CPU.append(statistics.median(cpus))
     return statistics.median(times), result
 
 
@@ -72,14 +80,17 @@ def bench_duckdb(millions: int, repeat: int) -> tuple[list[dict[str, Any]], Duck
     codes = codes_of(engine)
     query = compile_funnel(SPEC, codes, AS_OF)
     seconds, table = timed(lambda: engine.arrow(query), repeat)
+    c_funnel = CPU[-1]
     counts = funnel_counts(table.to_pylist())
     t_seconds, graph = timed(lambda: engine.arrow(compile_transitions(AS_OF, None)), repeat)
+    c_trans = CPU[-1]
     rows = [
         {
             "engine": "journeylens on DuckDB",
             "events": events,
             "query": "5-step funnel, 7 days",
             "seconds": seconds,
+            "cpu": c_funnel,
             "check": counts,
         },
         {
@@ -87,6 +98,7 @@ def bench_duckdb(millions: int, repeat: int) -> tuple[list[dict[str, Any]], Duck
             "events": events,
             "query": "transitions",
             "seconds": t_seconds,
+            "cpu": c_trans,
             "check": f"{graph.num_rows} pairs",
         },
     ]
@@ -119,6 +131,7 @@ def bench_chdb(engine: DuckDBEngine, repeat: int) -> list[dict[str, Any]]:
         f"(us, {conditions}) AS level FROM ev_nn GROUP BY customer_id) GROUP BY level"
     )
     seconds, levels = timed(lambda: ch.rows(native), repeat)
+    c_native = CPU[-1]
     # ClickHouse's own way to the directly-follows graph: each customer's events as one sorted
     # array, then consecutive pairs
     native_pairs = (
@@ -130,10 +143,13 @@ def bench_chdb(engine: DuckDBEngine, repeat: int) -> list[dict[str, Any]]:
         "GROUP BY from_code, to_code"
     )
     t_native, pairs = timed(lambda: ch.rows(native_pairs), repeat)
+    c_pairs = CPU[-1]
     by_level = {r["level"]: r["n"] for r in levels}
     native_counts = [sum(n for lv, n in by_level.items() if lv >= k) for k in range(1, 6)]
     ours, table = timed(lambda: ch.arrow(compile_funnel(SPEC, codes, AS_OF)), repeat)
+    c_ours = CPU[-1]
     t_ours, _ = timed(lambda: ch.arrow(compile_transitions(AS_OF, None)), repeat)
+    c_tours = CPU[-1]
     count = ch.scalar("SELECT count() FROM ev_nn")
     ch.close()
     return [
@@ -142,6 +158,7 @@ def bench_chdb(engine: DuckDBEngine, repeat: int) -> list[dict[str, Any]]:
             "events": count,
             "query": "5-step funnel, 7 days",
             "seconds": seconds,
+            "cpu": c_native,
             "check": native_counts,
         },
         {
@@ -149,6 +166,7 @@ def bench_chdb(engine: DuckDBEngine, repeat: int) -> list[dict[str, Any]]:
             "events": count,
             "query": "transitions",
             "seconds": t_native,
+            "cpu": c_pairs,
             "check": f"{len(pairs)} pairs",
         },
         {
@@ -156,6 +174,7 @@ def bench_chdb(engine: DuckDBEngine, repeat: int) -> list[dict[str, Any]]:
             "events": count,
             "query": "5-step funnel, 7 days",
             "seconds": ours,
+            "cpu": c_ours,
             "check": funnel_counts(table.to_pylist()),
         },
         {
@@ -163,6 +182,7 @@ def bench_chdb(engine: DuckDBEngine, repeat: int) -> list[dict[str, Any]]:
             "events": count,
             "query": "transitions",
             "seconds": t_ours,
+            "cpu": c_tours,
             "check": "",
         },
     ]
@@ -184,7 +204,9 @@ def bench_retentioneering(engine: DuckDBEngine, repeat: int) -> list[dict[str, A
     stream = retentioneering.Eventstream(frame)
     load = time.perf_counter() - start
     seconds, funnel = timed(lambda: stream.funnel_data(steps=list(STEPS)), repeat)
+    c_rfun = CPU[-1]
     t_seconds, _ = timed(lambda: stream.transition_graph_data(edge_weight="count"), repeat)
+    c_rtr = CPU[-1]
     events = len(frame)
     return [
         {
@@ -199,6 +221,7 @@ def bench_retentioneering(engine: DuckDBEngine, repeat: int) -> list[dict[str, A
             "events": events,
             "query": "5-step funnel, no window",
             "seconds": seconds,
+            "cpu": c_rfun,
             "check": [s["unique_paths"] for s in funnel["steps"]],
         },
         {
@@ -206,6 +229,7 @@ def bench_retentioneering(engine: DuckDBEngine, repeat: int) -> list[dict[str, A
             "events": events,
             "query": "transitions",
             "seconds": t_seconds,
+            "cpu": c_rtr,
             "check": "",
         },
     ]
@@ -239,7 +263,7 @@ def show(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         print(
             f"| {r['engine']} | {r['events']:,} | {r['query']} | {r['seconds']:.2f} | "
-            f"{r['check']} |",
+            f"{r.get('cpu', float('nan')):.2f} | {r['check']} |",
             flush=True,
         )
 
