@@ -1,6 +1,8 @@
 """Benchmark: identity resolution on a synthetic shop with 1M customers and ~10M identifiers.
 
     .venv/bin/python benchmarks/bench_identity.py [--customers 1000000] [--seed 42] [--keep DIR]
+        [--outputs DIR]
+    .venv/bin/python benchmarks/bench_identity.py --diff BEFORE AFTER
 
 The events are generated from a seeded NumPy generator (the same seed gives the same events)
 straight into a workspace's ``events`` table; then, each in a fresh process so that the peak
@@ -16,6 +18,11 @@ Per customer: 1 + Poisson(7) anonymous ids (one page view each); 70% log in (use
 85% of those give an email and 35% a phone (half written ``+39 3xx…``, half ``3xx…``); 30% of
 those with an email also come from the CRM under another user id with the same email. A kiosk
 anonymous id shared by 200 users and a shop email on 1,000 CRM rows exercise the guard.
+
+``--outputs DIR`` writes what each resolve produced (every public table and view, sorted, as
+Parquet; the result's counts as JSON) to ``DIR/<step>/``; ``--diff BEFORE AFTER`` compares two
+such folders table by table (run it with the code before and after a change: same seed, same
+events, so the outputs must be identical).
 """
 
 from __future__ import annotations
@@ -31,10 +38,31 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 import journeylens
 
 PAGE, IDENTIFY, CRM = 0, 1, 2
+
+# What a resolve produces, in a stable order (customer_events also in its stored order: the
+# rows whose (customer_key, ts, event_id) is below the previous row's, 0 when clustered).
+OUTPUTS = {
+    "customer_events": "SELECT * FROM customer_events ORDER BY customer_key, ts, event_id",
+    "customer_events_unclustered": (
+        "SELECT count(*) AS rows FROM (SELECT customer_key, ts, event_id, "
+        "lag(customer_key) OVER w AS pk, lag(ts) OVER w AS pt, lag(event_id) OVER w AS pe "
+        "FROM (SELECT rowid AS r, * FROM customer_events) WINDOW w AS (ORDER BY r)) "
+        "WHERE pk IS NOT NULL AND (pk, pt, pe) > (customer_key, ts, event_id)"
+    ),
+    "event_names": "SELECT * FROM event_names ORDER BY event_code",
+    "customer_profiles": "SELECT * FROM customer_profiles ORDER BY customer_id",
+    "accounts": "SELECT * FROM accounts ORDER BY account_id",
+    "account_members": "SELECT * FROM account_members ORDER BY account_id, customer_id",
+    "identity_identifiers": "SELECT * FROM identity_identifiers ORDER BY ALL",
+    "identity_links": "SELECT * FROM identity_links ORDER BY ALL",
+    "identity_quarantine": "SELECT * FROM identity_quarantine ORDER BY ALL",
+}
+_VARYING = ("seconds", "phases", "cpu_seconds", "peak_rss_gib")
 
 _INSERT = (
     "INSERT INTO events SELECT 'e' || lpad(i::VARCHAR, 9, '0'), "
@@ -176,22 +204,47 @@ def append_increment(folder: Path, customers: int, seed: int) -> None:
             ws.engine.execute(_INSERT, ["bench-2"])
 
 
-def step(folder: Path, full: bool) -> dict[str, object]:
+def step(folder: Path, full: bool, outputs: Path | None = None) -> dict[str, object]:
     before = resource.getrusage(resource.RUSAGE_SELF)
     cpu = before.ru_utime + before.ru_stime
     start = time.perf_counter()
     with journeylens.open_workspace(folder) as ws:
         result = ws.resolve_identities(full=full)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        seconds = time.perf_counter() - start
         identifiers = ws.engine.scalar("SELECT count(*) FROM _identity_nodes")
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+        if outputs:
+            outputs.mkdir(parents=True, exist_ok=True)
+            for name, query in OUTPUTS.items():
+                pq.write_table(ws.engine.arrow(query), outputs / f"{name}.parquet")
+            counts = {k: v for k, v in result.to_dict().items() if k not in _VARYING}
+            (outputs / "result.json").write_text(json.dumps(counts, indent=1, sort_keys=True))
     return {
-        "seconds": round(time.perf_counter() - start, 1),
+        "seconds": round(seconds, 1),
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime - cpu, 1),
         "peak_rss_gib": round(usage.ru_maxrss / 2**20, 2),
         "identifiers_total": identifiers,
         **{k: v for k, v in result.to_dict().items() if k != "warnings"},
         "warnings": len(result.warnings),
     }
+
+
+def diff(before: Path, after: Path) -> bool:
+    """Print the outputs that differ between two ``--outputs`` folders; True when none do."""
+    same = True
+    for folder in sorted(p.relative_to(before) for p in before.iterdir() if p.is_dir()):
+        old, new = before / folder, after / folder
+        if json.loads((old / "result.json").read_text()) != json.loads(
+            (new / "result.json").read_text()
+        ):
+            print(f"{folder}: result counts differ")
+            same = False
+        for name in OUTPUTS:
+            a, b = pq.read_table(old / f"{name}.parquet"), pq.read_table(new / f"{name}.parquet")
+            status = "same" if a.equals(b) else "DIFFERENT"
+            same &= status == "same"
+            print(f"{folder}: {name}: {status} ({a.num_rows} / {b.num_rows} rows)")
+    return same
 
 
 def _child(*args: str) -> dict[str, object]:
@@ -207,8 +260,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keep", type=Path, help="folder for the workspace (kept)")
     parser.add_argument("--step", choices=["load", "full", "incremental", "append"])
+    parser.add_argument("--label", default="run", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path)
+    parser.add_argument("--outputs", type=Path, help="write each resolve's outputs here")
+    parser.add_argument("--diff", type=Path, nargs=2, metavar=("BEFORE", "AFTER"))
     args = parser.parse_args()
+    if args.diff:
+        sys.exit(0 if diff(*args.diff) else 1)
     if args.step:
         if args.step == "load":
             print(json.dumps(load(args.folder, args.customers, args.seed)))
@@ -216,7 +274,8 @@ def main() -> None:
             append_increment(args.folder, args.customers, args.seed)
             print("{}")
         else:
-            print(json.dumps(step(args.folder, full=args.step == "full")))
+            outputs = args.outputs / args.label if args.outputs else None
+            print(json.dumps(step(args.folder, full=args.step == "full", outputs=outputs)))
         return
     if args.keep:
         run(args, args.keep / "ws")
@@ -227,12 +286,17 @@ def main() -> None:
 
 def run(args: argparse.Namespace, folder: Path) -> None:
     common = ["--customers", str(args.customers), "--seed", str(args.seed), "--folder", str(folder)]
+    if args.outputs:
+        common += ["--outputs", str(args.outputs)]
     started = time.perf_counter()
     print("load", _child("--step", "load", *common), f"{time.perf_counter() - started:.0f} s")
-    print("full resolve (first run)", _child("--step", "full", *common))
+    print("full resolve (first run)", _child("--step", "full", "--label", "1-full", *common))
     _child("--step", "append", *common)
-    print("incremental resolve (+10,000 events)", _child("--step", "incremental", *common))
-    print("full resolve (full=True)", _child("--step", "full", *common))
+    print(
+        "incremental resolve (+10,000 events)",
+        _child("--step", "incremental", "--label", "2-incremental", *common),
+    )
+    print("full resolve (full=True)", _child("--step", "full", "--label", "3-full-again", *common))
 
 
 if __name__ == "__main__":

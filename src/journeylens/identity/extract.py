@@ -29,7 +29,7 @@ import pyarrow as pa
 from journeylens.config import IdentityConfig
 from journeylens.engines.base import Engine
 from journeylens.errors import StorageError
-from journeylens.identity.identifiers import EMAIL, PHONE, WHITESPACE, phone_table
+from journeylens.identity.identifiers import EMAIL, PHONE, PLACEHOLDERS, WHITESPACE, phone_table
 
 __all__ = ["KeyCollision", "define_keys", "deleted_imports", "extract_batch", "select_batch"]
 
@@ -175,11 +175,13 @@ def _signatures(engine: Engine) -> None:
 def _trait_rows(engine: Engine, config: IdentityConfig) -> list[str | None]:
     """Pass 2: every (event, trait key, value); the identifier occurrences among them; return
     the distinct phone texts (parsed in Python)."""
+    # empty values never count (not as traits, not as identifiers): dropped at once
     engine.execute(
-        "CREATE OR REPLACE TEMP TABLE _idb_kv AS SELECT sig, user_id, anonymous_id, ts, "
-        f"event_id, source, k AS key, json_extract(person_traits, {_POINTER}) AS value "
-        "FROM (SELECT *, unnest(json_keys(person_traits)) AS k FROM _idb_src "
-        "WHERE json_type(person_traits) = 'OBJECT')"
+        "CREATE OR REPLACE TEMP TABLE _idb_kv AS SELECT * FROM (SELECT sig, user_id, "
+        f"anonymous_id, ts, event_id, source, k AS key, json_extract(person_traits, {_POINTER})"
+        " AS value FROM (SELECT *, unnest(json_keys(person_traits)) AS k FROM _idb_src "
+        f"WHERE json_type(person_traits) = 'OBJECT')) WHERE {_NONEMPTY}",
+        [WHITESPACE],
     )
     engine.execute(
         "CREATE OR REPLACE TEMP TABLE _idb_occ AS SELECT sig, user_id, anonymous_id, ts, "
@@ -292,9 +294,11 @@ def _nodes(engine: Engine, *, full: bool) -> None:
         "first[2] AS first_event_id, last_ts, events FROM _idb_mention) m WHERE t.node = m.node",
     )
     engine.execute(
-        "INSERT INTO _identity_nodes SELECT m.node, m.kind, m.value, m.observed, m.first[1], "
+        "INSERT INTO _identity_nodes SELECT m.node, m.kind, m.value, m.observed, "
+        "list_contains(?::VARCHAR[], lower(trim(m.value, ?))), m.first[1], "
         "m.first[2], m.last_ts, m.events FROM _idb_mention m "
-        "ANTI JOIN _identity_nodes n USING (node)"
+        "ANTI JOIN _identity_nodes n USING (node)",
+        [list(PLACEHOLDERS), WHITESPACE],
     )
 
 

@@ -42,7 +42,7 @@ from scipy.sparse.csgraph import connected_components
 
 from journeylens.config import IdentityConfig
 from journeylens.engines.base import Engine
-from journeylens.identity.identifiers import PLACEHOLDERS, WHITESPACE, blocklist_table
+from journeylens.identity.identifiers import blocklist_table
 
 __all__ = ["GraphOutcome", "link"]
 
@@ -82,20 +82,27 @@ def _col(table: pa.Table, name: str) -> npt.NDArray[np.generic]:
     return values
 
 
-def _fetch_nodes(engine: Engine, config: IdentityConfig) -> pa.Table:
-    """Every node with its kind code, flags and its previous state."""
+def _fetch_nodes(engine: Engine, config: IdentityConfig) -> tuple[pa.Table, Bools]:
+    """Every node with its kind code, flags and its previous state; whether it is blocked
+    (a placeholder value, flagged when the node was stored, or in the blocklist: looked up by
+    key, then checked by value)."""
+    nodes = engine.arrow(
+        f"SELECT n.node, {_KIND_CODE} AS k, n.observed, n.placeholder, "
+        "coalesce(s.rep, 0) AS old_rep, coalesce(s.quarantine, 0) AS old_q, "
+        "coalesce(s.degree, 0) AS old_degree, coalesce(s.alone, false) AS old_alone, "
+        "s.node IS NULL AS fresh FROM _identity_nodes n "
+        "LEFT JOIN _identity_node_state s USING (node)"
+    )
     with engine.registered("_g_block", blocklist_table(config)):
-        return engine.arrow(
-            f"SELECT n.node, {_KIND_CODE} AS k, n.observed, (b.value IS NOT NULL OR "
-            "list_contains(?::VARCHAR[], lower(trim(n.value, ?)))) AS blocked, "
-            "coalesce(s.rep, 0) AS old_rep, coalesce(s.quarantine, 0) AS old_q, "
-            "coalesce(s.degree, 0) AS old_degree, coalesce(s.alone, false) AS old_alone, "
-            "s.node IS NULL AS fresh FROM _identity_nodes n "
-            "LEFT JOIN (SELECT DISTINCT kind, value FROM _g_block) b "
-            "ON b.kind = n.kind AND b.value = n.value "
-            "LEFT JOIN _identity_node_state s USING (node)",
-            [list(PLACEHOLDERS), WHITESPACE],
+        listed = engine.arrow(
+            "SELECT DISTINCT n.node FROM _g_block b JOIN _identity_nodes n "
+            "ON n.node = _jl_node(b.kind, b.value) AND n.kind = b.kind AND n.value = b.value"
         )
+    keys = _col(nodes, "node").astype(np.uint64)
+    blocked: Bools = _col(nodes, "placeholder").astype(bool) | np.isin(
+        keys, _col(listed, "node").astype(np.uint64)
+    )
+    return nodes, blocked
 
 
 def _fetch_links(engine: Engine) -> pa.Table:
@@ -196,7 +203,7 @@ def link(engine: Engine, config: IdentityConfig, *, full: bool) -> GraphOutcome:
     ``_g_affected(customer_id)``: every customer id, old or new, whose identifiers, events or
     traits may have changed.
     """
-    nodes = _fetch_nodes(engine, config)
+    nodes, blocked = _fetch_nodes(engine, config)
     keys = _col(nodes, "node").astype(np.uint64)
     n = len(keys)
     index = _Index(keys)
@@ -204,7 +211,7 @@ def link(engine: Engine, config: IdentityConfig, *, full: bool) -> GraphOutcome:
     links = _fetch_links(engine)
     g = _guard(
         kind,
-        _col(nodes, "blocked").astype(bool),
+        blocked,
         index(_col(links, "u").astype(np.uint64)),
         index(_col(links, "a").astype(np.uint64)),
         index(_col(links, "t").astype(np.uint64)),

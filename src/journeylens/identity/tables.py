@@ -86,6 +86,7 @@ NODE_COLUMNS: Final = (
     Column("kind", pa.string(), "VARCHAR", "user_id, anonymous_id or a trait key", nullable=False),
     Column("value", pa.string(), "VARCHAR", "normalised (hashed) value", nullable=False),
     Column("observed", pa.bool_(), "BOOLEAN", "seen in its own field, not only as previousId"),
+    Column("placeholder", pa.bool_(), "BOOLEAN", "a placeholder value: undefined, null…"),
     *_STATS,
 )
 # Integers only: the values are in the nodes (text columns make the state's writes slow).
