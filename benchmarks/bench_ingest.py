@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import base64
 import http.client
+import os
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -47,12 +49,18 @@ def batch_body(rng: random.Random, client: int, number: int, size: int) -> bytes
                 "anonymousId": f"a-{user}",
                 "messageId": f"c{client}-{number}-{i}",
                 "timestamp": "2026-11-20T10:00:00.000Z",
-                "properties": {"sku": f"sku-{rng.randrange(500)}", "price": 19.9,
-                               "url": "https://shop.example" + rng.choice(PAGES)},
-                "context": {"library": {"name": "analytics-python", "version": "2.4.0"},
-                            "ip": "10.1.2.3", "locale": "it-IT",
-                            "page": {"url": "https://shop.example/?utm_source=google&utm_medium=cpc"}},
-            }  # fmt: skip
+                "properties": {
+                    "sku": f"sku-{rng.randrange(500)}",
+                    "price": 19.9,
+                    "url": "https://shop.example" + rng.choice(PAGES),
+                },
+                "context": {
+                    "library": {"name": "analytics-python", "version": "2.4.0"},
+                    "ip": "10.1.2.3",
+                    "locale": "it-IT",
+                    "page": {"url": "https://shop.example/?utm_source=google&utm_medium=cpc"},
+                },
+            }
         )
     return orjson.dumps({"batch": events, "sentAt": "2026-11-20T10:00:01.000Z"})
 
@@ -144,6 +152,7 @@ def main() -> None:
                     raise
                 time.sleep(0.1)
         time.sleep(0.5)
+        own_before = resource.getrusage(resource.RUSAGE_SELF)
         started = time.monotonic()
         clients = [
             Client(c, port, key, bodies[c], started + args.seconds) for c in range(args.clients)
@@ -153,6 +162,8 @@ def main() -> None:
         for client in clients:
             client.join()
         elapsed = time.monotonic() - started
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        client_cpu = own.ru_utime + own.ru_stime - own_before.ru_utime - own_before.ru_stime
         latencies = sorted(x for c in clients for x in c.latencies)
         acked = sum(c.acked for c in clients) * args.batch
         others: dict[int, int] = {}
@@ -171,6 +182,13 @@ def main() -> None:
         t = time.monotonic()
         server.send_signal(signal.SIGTERM)  # a clean stop loads what is left
         server.wait(timeout=120)
+        done = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_cpu = done.ru_utime + done.ru_stime
+        print(
+            f"CPU: server processes {server_cpu:.1f} s in all (start, run, final load: "
+            f"{server_cpu / acked * 1e6:.0f} µs per acknowledged event); clients "
+            f"{client_cpu:.1f} s; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        )
         with journeylens.open_workspace(folder) as ws:
             stored = ws.engine.scalar(
                 "SELECT count(DISTINCT event_id) FROM events WHERE source = 'bench'"

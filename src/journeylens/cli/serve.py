@@ -20,7 +20,10 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="Port to listen on.")] = 8710,
-        workers: Annotated[int, typer.Option(min=1, help="Server processes sharing the port.")] = 1,
+        workers: Annotated[
+            int | None,
+            typer.Option(min=1, help="Server processes sharing the port [default: 2 on 2+ cores]."),
+        ] = None,
         log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
     ) -> None:
         """Serve the workspace: Segment, RudderStack and PostHog ingestion, query API,

@@ -3,9 +3,9 @@
 A thread of the server decides *when* to load (something was journaled since the last pass, and
 no other process holds the store); the *work* — opening the store, which drains the journal,
 DuckDB's insert with channel derivation and dedupe, the checkpoint on close — runs by default
-in a helper process (``python -m journeylens.server.loader``), so that it never holds the
-request process's GIL: measured, a loader pass inside the request process cost ingestion about
-a fifth of its rate (benchmarks/RESULTS.md, "Ingestion server").
+in a helper process (:func:`helper_main`, started with ``sys.executable``), so that it never
+holds the request process's GIL: measured, a loader pass inside the request process cost
+ingestion about a fifth of its rate (benchmarks/RESULTS.md, "Ingestion server").
 
 The helper reads one line per pass on stdin and answers one JSON line on stdout
 (``{"ok": true}``, ``{"busy": true}`` when another process holds the store, or
@@ -30,9 +30,10 @@ from journeylens.config import Settings
 from journeylens.errors import StorageError
 from journeylens.events.journal import DrainResult, WorkspaceLock, pending_bytes
 
-__all__ = ["Loader", "load_pass"]
+__all__ = ["Loader", "helper_main", "load_pass"]
 
 log = logging.getLogger("journeylens.server")
+_HELPER = "import sys; from journeylens.server.loader import helper_main; helper_main(sys.argv[1:])"
 
 
 def load_pass(folder: Path, settings: Settings) -> str:
@@ -62,7 +63,7 @@ class _Helper:
     def _start(self) -> subprocess.Popen[bytes]:
         arguments = json.dumps(self.settings.model_dump(mode="json", exclude_unset=True))
         process = subprocess.Popen(
-            [sys.executable, "-m", "journeylens.server.loader", str(self.folder), arguments],
+            [sys.executable, "-c", _HELPER, str(self.folder), arguments],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             close_fds=True,
@@ -196,8 +197,9 @@ class Loader:
                 self._helper.close(timeout)
 
 
-def _main(argv: list[str]) -> None:
-    """The helper process: one pass per line read on stdin, until stdin closes."""
+def helper_main(argv: list[str]) -> None:
+    """The helper process (``argv``: the workspace folder, the settings as JSON): one pass per
+    line read on stdin, until stdin closes."""
     folder = Path(argv[0])
     settings = Settings(**json.loads(argv[1])) if len(argv) > 1 else Settings()
     out = sys.stdout.buffer
@@ -210,7 +212,3 @@ def _main(argv: list[str]) -> None:
             answer = {"error": f"{type(error).__name__}: {error}"}
         out.write(json.dumps(answer).encode() + b"\n")
         out.flush()
-
-
-if __name__ == "__main__":
-    _main(sys.argv[1:])
