@@ -51,6 +51,8 @@ def _chains(i: int, events: exp.Select, window_us: int | None) -> exp.Select:
             exp.alias_(col("seq"), "b_seq"),
             exp.alias_(col("us"), "b_us"),
         ).from_(events.subquery("s"))
+    if window_us is not None:
+        return _chains_in_window(i, events, window_us)
     query = exp.select(
         exp.alias_(col("unit_id", "e"), "unit_id"),
         exp.alias_(col("seq", "e"), "seq"),
@@ -72,6 +74,33 @@ def _chains(i: int, events: exp.Select, window_us: int | None) -> exp.Select:
     if window_us is not None:
         query = query.where(within(col("us", "e"), col("b_us", "p"), window_us))
     return query
+
+
+def _chains_in_window(i: int, events: exp.Select, window_us: int) -> exp.Select:
+    """:func:`_chains` with a window, as a hash join: each step-i event with the previous
+    step's chains that end before it and start inside the window, keeping the latest start.
+    Since L never decreases, that is L of the latest previous-step event before it when that
+    chain fits the window, and nothing otherwise, as in the ASOF form; but only pairs inside
+    the window are formed, and the step-i events (the smaller side) are the hash table."""
+    keys = [col("unit_id", "e"), col("seq", "e"), col("us", "e")]
+    return (
+        exp.select(
+            exp.alias_(col("unit_id", "e"), "unit_id"),
+            exp.alias_(col("seq", "e"), "seq"),
+            exp.alias_(col("us", "e"), "us"),
+            exp.alias_(exp.Max(this=col("b_seq", "p")), "b_seq"),
+            exp.alias_(exp.Max(this=col("b_us", "p")), "b_us"),
+        )
+        .from_(exp.to_table(f"c_{i - 1}").as_("p"))
+        .join(events.subquery("e"), on=_eq(col("unit_id", "e"), col("unit_id", "p")))
+        .where(
+            exp.and_(
+                exp.GT(this=col("seq", "e"), expression=col("seq", "p")),
+                within(col("us", "e"), col("b_us", "p"), window_us),
+            )
+        )
+        .group_by(*keys)
+    )
 
 
 def _rank(i: int, done_seq: str = "seq", start_seq: str = "b_seq") -> exp.Expression:
