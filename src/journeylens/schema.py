@@ -25,10 +25,10 @@ __all__ = [
     "EVENT_SCHEMA",
     "EVENT_TYPES",
     "MONEY_SCALE",
-    "SCHEMA_VERSION",
-    "Column",
     "PAGE_EVENT",
+    "SCHEMA_VERSION",
     "SCREEN_EVENT",
+    "Column",
 ]
 
 SCHEMA_VERSION: Final = 1

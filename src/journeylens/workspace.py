@@ -86,7 +86,7 @@ class Workspace:
         self.paths = self.funnels.paths
         """Paths and the transition graph of what customers do (docs/paths.md)."""
         self.attribution = Attribution(engine, config)
-        """Multi-touch attribution: what each channel and touchpoint is worth (docs/attribution.md)."""
+        """Multi-touch attribution: what each touchpoint is worth (docs/attribution.md)."""
         self.privacy = Privacy(path, engine, config)
         """Privacy requests: delete, suppress, export, audit log (docs/privacy.md)."""
         self._lock: WorkspaceLock | None = None
