@@ -146,9 +146,9 @@ class WorkspaceLock:
 def encode_frame(rows: pa.Table, *, source: str, data_party: str) -> bytes:
     """One journal frame holding ``rows`` (:data:`STAGED_SCHEMA` columns) delivered by
     ``source``; the frame checks itself with a CRC-32."""
-    table = rows.cast(STAGED_SCHEMA).replace_schema_metadata(
-        {"source": source, "data_party": data_party}
-    )
+    if not rows.schema.equals(STAGED_SCHEMA):
+        rows = rows.cast(STAGED_SCHEMA)
+    table = rows.replace_schema_metadata({"source": source, "data_party": data_party})
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)

@@ -26,7 +26,7 @@ from journeylens.events.journal import JournalWriter, encode_frame
 from journeylens.events.messages import MessageDefaults, normalise_message
 from journeylens.events.store import STAGED_SCHEMA
 
-__all__ = ["Accepted", "GroupCommitter", "Ingestor", "Rejection"]
+__all__ = ["Accepted", "GroupCommitter", "Ingestor", "Rejection", "rows_table"]
 
 
 @dataclass(frozen=True)
@@ -201,8 +201,7 @@ class Ingestor:
         outcome.journaled = len(rows)
         if not rows:
             return outcome, None
-        table = pa.Table.from_pylist(rows, schema=STAGED_SCHEMA)
-        return outcome, encode_frame(table, source=source, data_party=data_party)
+        return outcome, encode_frame(rows_table(rows), source=source, data_party=data_party)
 
     async def accept(
         self,
@@ -222,6 +221,27 @@ class Ingestor:
 
     def close(self) -> None:
         self.committer.close()
+
+
+_FIELDS = [(f.name, f.type) for f in STAGED_SCHEMA]
+
+
+def rows_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """Canonical rows (dicts with the :data:`STAGED_SCHEMA` columns) as an Arrow table, built
+    column by column; a column whose value is the same in every row (the receive time, often
+    the source, the event name…) is made from that one value."""
+    n = len(rows)
+    arrays: list[pa.Array] = []
+    for name, kind in _FIELDS:
+        values = [r[name] for r in rows]
+        first = values[0]
+        if values.count(first) != n:
+            arrays.append(pa.array(values, type=kind))
+        elif first is None:
+            arrays.append(pa.nulls(n, kind))
+        else:
+            arrays.append(pa.repeat(pa.scalar(first, kind), n))
+    return pa.Table.from_arrays(arrays, schema=STAGED_SCHEMA)
 
 
 def _message_id(message: Any) -> str | None:
