@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 import journeylens
 from journeylens import Workspace
+from journeylens.config import WorkspaceConfig, save_workspace_config
 from tests.identity.reference import resolve as reference
 from tests.identity.reference import stored_events
 
@@ -170,3 +171,35 @@ def check_reference(ws: Workspace, snap: dict[str, Any]) -> None:
     accounts = {a["account_id"]: json.loads(a["traits"]) for a in snap["accounts"]}
     assert accounts == {g: ref.account_traits.get(g, {}) for g, _ in ref.members}
     assert {(m["account_id"], m["customer_id"]) for m in snap["members"]} == ref.members
+
+
+GUARDS = st.fixed_dictionaries(
+    {
+        "blocklist": st.sampled_from([(), ("info@shop.it",), ("u3", "ann@x.it"), ("a1",)]),
+        "max_links": st.integers(1, 3),
+        "max_user_links": st.integers(1, 3),
+    }
+)
+
+
+@pytest.mark.slow
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(log=messages(), cut=st.integers(0, 14), identity=CONFIGS, guard=GUARDS)
+def test_guard_changed_between_incremental_runs_equals_full(
+    log: list[dict[str, Any]], cut: int, identity: dict[str, Any], guard: dict[str, Any]
+) -> None:
+    """An incremental run after the blocklist or a cap changed (with or without new events)
+    keeps unchanged customers as they were and redoes the rest: the same as a full rebuild."""
+    with tempfile.TemporaryDirectory() as base:
+        folder = Path(base) / "ws"
+        with journeylens.create_workspace(folder, identity=identity) as ws:
+            ws.append_messages(log[:cut], source="web", on_error="stop")
+            ws.resolve_identities()
+        changed = {**ws.config.model_dump(mode="json"), "identity": {**identity, **guard}}
+        save_workspace_config(folder, WorkspaceConfig.model_validate(changed))
+        with journeylens.open_workspace(folder) as ws:
+            ws.append_messages(log[cut:], source="web", on_error="stop")
+            ws.resolve_identities()
+            incremental = snapshot(ws)
+            ws.resolve_identities(full=True)
+            assert incremental == snapshot(ws)

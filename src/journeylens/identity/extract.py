@@ -175,13 +175,11 @@ def _signatures(engine: Engine) -> None:
 def _trait_rows(engine: Engine, config: IdentityConfig) -> list[str | None]:
     """Pass 2: every (event, trait key, value); the identifier occurrences among them; return
     the distinct phone texts (parsed in Python)."""
-    # empty values never count (not as traits, not as identifiers): dropped at once
     engine.execute(
-        "CREATE OR REPLACE TEMP TABLE _idb_kv AS SELECT * FROM (SELECT sig, user_id, "
-        f"anonymous_id, ts, event_id, source, k AS key, json_extract(person_traits, {_POINTER})"
-        " AS value FROM (SELECT *, unnest(json_keys(person_traits)) AS k FROM _idb_src "
-        f"WHERE json_type(person_traits) = 'OBJECT')) WHERE {_NONEMPTY}",
-        [WHITESPACE],
+        "CREATE OR REPLACE TEMP TABLE _idb_kv AS SELECT sig, user_id, anonymous_id, ts, "
+        f"event_id, source, k AS key, json_extract(person_traits, {_POINTER}) AS value "
+        "FROM (SELECT *, unnest(json_keys(person_traits)) AS k FROM _idb_src "
+        "WHERE json_type(person_traits) = 'OBJECT')"
     )
     engine.execute(
         "CREATE OR REPLACE TEMP TABLE _idb_occ AS SELECT sig, user_id, anonymous_id, ts, "

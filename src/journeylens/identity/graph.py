@@ -224,9 +224,10 @@ def link(engine: Engine, config: IdentityConfig, *, full: bool) -> GraphOutcome:
         shape=(n, n),
     )
     count, labels = connected_components(graph.tocsr(), directed=False)
+    batch = "false" if full else "s.sig IN (SELECT sig FROM _idb_sig)"
     sigs = engine.arrow(
         "SELECT s.sig, s.u, s.a, coalesce(x.rep, 0) AS old_rep, "
-        "coalesce(x.alone, false) AS old_alone, x.sig IS NULL AS fresh "
+        f"coalesce(x.alone, false) AS old_alone, x.sig IS NULL AS fresh, {batch} AS in_batch "
         "FROM _identity_sigs s LEFT JOIN _identity_sig_state x USING (sig)"
     )
     sig_anchor = _sig_anchors(
@@ -234,7 +235,31 @@ def link(engine: Engine, config: IdentityConfig, *, full: bool) -> GraphOutcome:
     )
     has_events = np.zeros(count, dtype=bool)
     has_events[labels[sig_anchor]] = True
-    rep_of_label = _representatives(engine, keys, kind, nodes, labels, has_events, count)
+    anchor_keys = np.where(g.anchor >= 0, keys[np.maximum(g.anchor, 0)], 0).astype(np.uint64)
+    old_anchor = _col(links, "old_anchor").astype(np.uint64)
+    link_changed = (
+        _col(links, "fresh").astype(bool)
+        | (old_anchor != anchor_keys)
+        | (_col(links, "old_used").astype(bool) != g.used)
+    )
+    old_rep = _col(nodes, "old_rep").astype(np.uint64)
+    dirty = np.ones(count, dtype=bool)
+    if not full:
+        mentioned = _col(engine.arrow("SELECT node FROM _idb_mention"), "node").astype(np.uint64)
+        touched = np.concatenate(
+            [
+                g.anchor[link_changed],
+                g.other[link_changed],
+                index(old_anchor[link_changed]),
+                index(mentioned),
+                np.flatnonzero(_col(nodes, "fresh").astype(bool)),
+            ]
+        )
+        dirty[:] = False
+        dirty[labels[touched[touched >= 0]]] = True
+    rep_of_label = _representatives(
+        engine, keys, kind, nodes, labels, has_events, _Previous(dirty, old_rep)
+    )
     node_rep = rep_of_label[labels]
     sig_rep = node_rep[sig_anchor]
     sig_label = labels[sig_anchor]
@@ -242,9 +267,6 @@ def link(engine: Engine, config: IdentityConfig, *, full: bool) -> GraphOutcome:
     in_customer = node_rep != 0
     node_alone = in_customer & (np.bincount(labels[in_customer], minlength=count) == 1)[labels]
     sig_alone = (np.bincount(sig_label, minlength=count) == 1)[sig_label]
-    anchor_keys = np.where(g.anchor >= 0, keys[np.maximum(g.anchor, 0)], 0).astype(np.uint64)
-
-    old_rep = _col(nodes, "old_rep").astype(np.uint64)
     node_changed = (
         _col(nodes, "fresh").astype(bool)
         | (old_rep != node_rep)
@@ -257,11 +279,6 @@ def link(engine: Engine, config: IdentityConfig, *, full: bool) -> GraphOutcome:
         _col(sigs, "fresh").astype(bool)
         | (old_sig_rep != sig_rep)
         | (_col(sigs, "old_alone").astype(bool) != sig_alone)
-    )
-    link_changed = (
-        _col(links, "fresh").astype(bool)
-        | (_col(links, "old_anchor").astype(np.uint64) != anchor_keys)
-        | (_col(links, "old_used").astype(bool) != g.used)
     )
     _write(
         engine,
@@ -306,8 +323,7 @@ def link(engine: Engine, config: IdentityConfig, *, full: bool) -> GraphOutcome:
     )
     _add_customer_ids(engine, pd.unique(node_rep if full else node_rep[node_changed]), full=full)
     if not full:
-        batch = engine.arrow("SELECT sig FROM _idb_sig")
-        in_batch = pd.Index(_col(batch, "sig")).get_indexer(pd.Index(_col(sigs, "sig"))) >= 0
+        in_batch = _col(sigs, "in_batch").astype(bool)
         reps = pd.unique(
             np.concatenate(
                 [
@@ -327,6 +343,17 @@ def link(engine: Engine, config: IdentityConfig, *, full: bool) -> GraphOutcome:
     return GraphOutcome(nodes=n, links_used=int(g.used.sum()), customers=int(has_events.sum()))
 
 
+@dataclass(frozen=True)
+class _Previous:
+    """What the last run decided: ``dirty`` components may differ from it (they hold a node
+    the batch mentions, a new node, or an end of a link whose use or anchor changed: all of
+    them in a full run); every other component is one of the last run's customers, unchanged,
+    and keeps its representative ``old_rep``."""
+
+    dirty: Bools
+    old_rep: Keys
+
+
 def _representatives(
     engine: Engine,
     keys: Keys,
@@ -334,17 +361,22 @@ def _representatives(
     nodes: pa.Table,
     labels: Ints,
     has_events: Bools,
-    count: int,
+    previous: _Previous,
 ) -> Keys:
     """Key of each component's representative (0 for components without events): among its
     observed user and anonymous ids, the first seen (ts, event id, kind, value). A component
-    with one such id (most: visitors who never log in) needs no comparison."""
+    with one such id (most: visitors who never log in) needs no comparison, nor does an
+    unchanged one."""
+    count = len(has_events)
     eligible = (kind != TRAIT) & _col(nodes, "observed").astype(bool) & has_events[labels]
     out = np.zeros(count, dtype=np.uint64)
-    candidates = np.bincount(labels[eligible], minlength=count)
-    alone = eligible & (candidates[labels] == 1)
+    kept = eligible & ~previous.dirty[labels]
+    out[labels[kept]] = previous.old_rep[kept]
+    redo = eligible & (previous.dirty[labels] | (out[labels] == 0))
+    candidates = np.bincount(labels[redo], minlength=count)
+    alone = redo & (candidates[labels] == 1)
     out[labels[alone]] = keys[alone]
-    several = eligible & ~alone
+    several = redo & ~alone
     table = pa.table(
         {
             "node": pa.array(keys[several]),
