@@ -37,31 +37,46 @@ from journeylens.server import KeyStore
 PAGES = ["/", "/products/a", "/products/b", "/cart", "/checkout"]
 
 
-def batch_body(rng: random.Random, client: int, number: int, size: int) -> bytes:
+def batch_body(
+    rng: random.Random, client: int, number: int, size: int, *, varied: bool = False
+) -> bytes:
+    """One Segment batch. ``varied``: what real traffic varies from event to event — the time
+    (to the millisecond), the landing URL's campaign, the IP, a null property — so that no
+    per-text cache of the server helps more than it would in production."""
     events = []
     for i in range(size):
         user = rng.randrange(100_000)
-        events.append(
-            {
-                "type": "track" if i % 4 else "page",
-                "event": "product_viewed",
-                "userId": f"u{user}",
-                "anonymousId": f"a-{user}",
-                "messageId": f"c{client}-{number}-{i}",
-                "timestamp": "2026-11-20T10:00:00.000Z",
-                "properties": {
-                    "sku": f"sku-{rng.randrange(500)}",
-                    "price": 19.9,
-                    "url": "https://shop.example" + rng.choice(PAGES),
-                },
-                "context": {
-                    "library": {"name": "analytics-python", "version": "2.4.0"},
-                    "ip": "10.1.2.3",
-                    "locale": "it-IT",
-                    "page": {"url": "https://shop.example/?utm_source=google&utm_medium=cpc"},
-                },
-            }
-        )
+        timestamp = "2026-11-20T10:00:00.000Z"
+        landing = "https://shop.example/?utm_source=google&utm_medium=cpc"
+        ip = "10.1.2.3"
+        if varied:
+            timestamp = (
+                f"2026-11-20T10:{i % 60:02d}:{rng.randrange(60):02d}.{rng.randrange(1000):03d}Z"
+            )
+            landing = f"https://shop.example/?utm_source=news&utm_campaign=c{rng.randrange(5000)}"
+            ip = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}"
+        event = {
+            "type": "track" if i % 4 else "page",
+            "event": "product_viewed",
+            "userId": f"u{user}",
+            "anonymousId": f"a-{user}",
+            "messageId": f"c{client}-{number}-{i}",
+            "timestamp": timestamp,
+            "properties": {
+                "sku": f"sku-{rng.randrange(500)}",
+                "price": 19.9,
+                "url": "https://shop.example" + rng.choice(PAGES),
+            },
+            "context": {
+                "library": {"name": "analytics-python", "version": "2.4.0"},
+                "ip": ip,
+                "locale": "it-IT",
+                "page": {"url": landing},
+            },
+        }
+        if varied:
+            event["properties"]["coupon"] = None  # type: ignore[index]
+        events.append(event)
     return orjson.dumps({"batch": events, "sentAt": "2026-11-20T10:00:01.000Z"})
 
 
@@ -121,6 +136,11 @@ def main() -> None:
     parser.add_argument("--prefill", type=int, default=0, help="events stored before the run")
     parser.add_argument("--rate", type=int, default=40_000, help="events/s to prepare bodies for")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--varied",
+        action="store_true",
+        help="vary times, campaign URLs and IPs per event (see batch_body)",
+    )
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
@@ -134,7 +154,8 @@ def main() -> None:
     rng = random.Random(args.seed)
     per_client = int(args.rate * args.seconds / args.batch / args.clients) + 1
     bodies = [
-        [batch_body(rng, c, n, args.batch) for n in range(per_client)] for c in range(args.clients)
+        [batch_body(rng, c, n, args.batch, varied=args.varied) for n in range(per_client)]
+        for c in range(args.clients)
     ]
     port = free_port()
     server = subprocess.Popen(
@@ -173,6 +194,7 @@ def main() -> None:
         q = statistics.quantiles(latencies, n=100)
         print(
             f"clients={args.clients} workers={args.workers} batch={args.batch} "
+            f"varied={args.varied} "
             f"prefill={args.prefill:,} seconds={elapsed:.1f}"
         )
         print(f"acknowledged: {acked:,} events = {acked / elapsed:,.0f} events/s "

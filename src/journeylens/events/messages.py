@@ -86,8 +86,12 @@ _UTM_KEYS: Final = {
     "utm_content": "content",
     "utm_id": "id",
 }
+_URL_UNUSUAL = re.compile(r"[\t\r\n\[\]]")
+"""What makes ``urlsplit`` clean a URL (tabs, line breaks) or check it (IPv6 brackets)."""
 _EPOCH_MS_FROM: Final = 10**11
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
+_PLAIN_ISO = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,6})?", re.ASCII)
+"""Date and time without zone, to the microsecond: read as UTC as it is written."""
 _TYPES = ", ".join(EVENT_TYPES)
 _KINDS: Final = frozenset(EVENT_TYPES)
 _EVENT_OF_KIND: Final = {"page": PAGE_EVENT, "screen": SCREEN_EVENT}
@@ -172,9 +176,13 @@ def _parse_iso(value: str) -> datetime | None:
     text = value.strip()
     if not text:
         return None
-    if text[-1] in "Zz":
-        text = text[:-1] + "+00:00"
+    # the common shape in UTC (…Z, …+00:00): read without the zone, which is much cheaper
+    plain = text[:-1] if text[-1] in "Zz" else text[:-6] if text.endswith("+00:00") else None
     try:
+        if plain is not None and _PLAIN_ISO.fullmatch(plain):
+            return datetime.fromisoformat(plain)
+        if text[-1] in "Zz":
+            text = text[:-1] + "+00:00"
         return _naive_utc(datetime.fromisoformat(text))
     except (ValueError, OverflowError):
         return None
@@ -207,7 +215,7 @@ def _text(message: dict[str, Any], key: str, row: int | None) -> str | None:
 def _object(message: dict[str, Any], key: str, row: int | None, path: str = "") -> dict[str, Any]:
     value = message.get(key)
     if value.__class__ is dict:
-        return value  # type: ignore[no-any-return]
+        return value
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -261,21 +269,26 @@ def _json_default(value: Any) -> Any:
 _ORJSON_OPTIONS: Final = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
-def _json(value: dict[str, Any], field: str, row: int | None) -> str:
+def _json(value: dict[str, Any], field: str, row: int | None, nan_free: bool = False) -> str:
     try:
         data = orjson.dumps(value, default=_json_default, option=_ORJSON_OPTIONS)
     except TypeError:  # ints beyond 64 bits, keys that are not text, lone surrogates, cycles
         return _json_strict(value, field, row)
-    if b"null" in data:  # orjson writes NaN and Infinity as null: let the strict encoder judge
-        _json_strict(value, field, row)
+    if not nan_free and b"null" in data:
+        _json_strict(value, field, row)  # orjson writes NaN and Infinity as null: judge
     return data.decode()
+
+
+_STRICT: Final = json.JSONEncoder(
+    ensure_ascii=False, default=str, allow_nan=False, separators=(",", ":")
+)
+"""The standard library's encoder, which refuses NaN and Infinity (built once: it is called for
+every event whose JSON has a null in it)."""
 
 
 def _json_strict(value: dict[str, Any], field: str, row: int | None) -> str:
     try:
-        return json.dumps(
-            value, ensure_ascii=False, default=str, allow_nan=False, separators=(",", ":")
-        )
+        return _STRICT.encode(value)
     except ValueError:
         raise RecordError(
             f"{field}: contains NaN or Infinity, which JSON cannot hold; send null instead",
@@ -308,14 +321,23 @@ def _page_context(kind: str, properties: dict[str, Any], context: dict[str, Any]
 @functools.lru_cache(maxsize=4096)
 def _campaign(url: str) -> tuple[tuple[str, str], ...]:
     """The ``utm_*`` parameters of ``url`` as campaign fields (cached: landing URLs repeat)."""
-    try:
-        query = urlsplit(url).query
-    except ValueError:
-        return ()
+    if url.isascii() and not _URL_UNUSUAL.search(url):
+        # what urlsplit(url).query is for a URL that it neither cleans nor refuses
+        query = url.partition("#")[0].partition("?")[2]
+    else:
+        try:
+            query = urlsplit(url).query
+        except ValueError:
+            return ()
+    if "%" in query or "+" in query:
+        pairs = parse_qsl(query)
+    else:  # nothing to decode: parse_qsl's split, without its decoding
+        pairs = [
+            (key, value)
+            for key, _, value in (p.partition("=") for p in query.split("&") if "=" in p)
+        ]
     found = {
-        _UTM_KEYS[key.lower()]: value
-        for key, value in parse_qsl(query)
-        if key.lower() in _UTM_KEYS and value
+        _UTM_KEYS[key.lower()]: value for key, value in pairs if key.lower() in _UTM_KEYS and value
     }
     return tuple(found.items())
 
@@ -364,9 +386,13 @@ def normalise_message(
     *,
     row: int | None = None,
     received_at: datetime | None = None,
+    nan_free: bool = False,
 ) -> dict[str, Any]:
     """One canonical event row (``explicit_channel`` in place of ``channel``) from one
     Segment-Spec message.
+
+    ``nan_free``: the message was decoded from JSON text by a parser that refuses NaN and
+    Infinity (orjson, as the HTTP server does), so the check for them is skipped.
 
     Raises :class:`RecordError` naming ``row`` and the field at fault.
     """
@@ -501,8 +527,8 @@ def normalise_message(
         "revenue": revenue,
         "cost": cost,
         "currency": currency,
-        "properties": _json(properties, "properties", row),
-        "traits": _json(traits, "traits", row) if traits else None,
-        "context": _json(context, "context", row) if context else None,
+        "properties": _json(properties, "properties", row, nan_free),
+        "traits": _json(traits, "traits", row, nan_free) if traits else None,
+        "context": _json(context, "context", row, nan_free) if context else None,
         "import_id": defaults.import_id,
     }

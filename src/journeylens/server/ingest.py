@@ -127,7 +127,11 @@ class GroupCommitter:
 
 
 class Ingestor:
-    """Validates the messages of a request and journals the good ones."""
+    """Validates the messages of a request and journals the good ones.
+
+    The messages are decoded from JSON text by orjson (:func:`~journeylens.server.wire.
+    decode_body`), which refuses NaN and Infinity, so normalisation does not look for them.
+    """
 
     def __init__(
         self, folder: Path, *, max_event_bytes: int, suppression: Any | None = None
@@ -176,7 +180,9 @@ class Ingestor:
                 )
                 continue
             try:
-                row = normalise_message(message, defaults, row=index, received_at=received_at)
+                row = normalise_message(
+                    message, defaults, row=index, received_at=received_at, nan_free=True
+                )
             except RecordError as error:
                 outcome.rejected.append(
                     Rejection(index, _message_id(message), error.code, error.field, error.message)
