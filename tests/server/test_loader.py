@@ -147,3 +147,35 @@ def test_the_loader_can_work_in_a_thread(folder: Path) -> None:
     assert loader.load_once() is True and loader._helper is None
     loader.stop()
     assert stored(folder) == ["m1"]
+
+
+NOISY_HELPER = """
+import os, sys
+import journeylens.server.loader as loader
+real = loader.load_pass
+def noisy(folder, settings):
+    os.write(1, b" 100%\\xe2\\x96\\x95 as DuckDB's progress bar prints on a long pass ")
+    print("and a stray print", flush=True)
+    return real(folder, settings)
+loader.load_pass = noisy
+loader.helper_main(sys.argv[1:])
+"""
+
+
+def test_output_of_the_helper_s_work_does_not_garble_its_answers(folder: Path) -> None:
+    journal(folder, "m1")
+    helper = subprocess.Popen(
+        [sys.executable, "-c", NOISY_HELPER, str(folder), "{}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert helper.stdin is not None and helper.stdout is not None
+    for _ in range(2):
+        helper.stdin.write(b"load\n")
+        helper.stdin.flush()
+        assert helper.stdout.readline() == b'{"ok": true}\n'
+    _, err = helper.communicate(timeout=30)
+    assert helper.returncode == 0
+    assert err.count(b"100%") == 2 and b"and a stray print" in err  # it went to stderr
+    assert stored(folder) == ["m1"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -85,15 +86,21 @@ class _Helper:
         if not line:  # the helper died; the next pass starts another
             self.close()
             raise StorageError("the journal loader process ended unexpectedly")
-        answer: dict[str, Any] = json.loads(line)
+        try:
+            answer: dict[str, Any] = json.loads(line)
+        except ValueError:  # out of step with its answers: the next pass starts another
+            self.close(kill=True)
+            raise StorageError(f"the journal loader process answered {line[:200]!r}") from None
         if "error" in answer:
             raise StorageError(f"the journal loader failed: {answer['error']}")
         return "busy" if answer.get("busy") else "ok"
 
-    def close(self, timeout: float = 30.0) -> None:
+    def close(self, timeout: float = 30.0, *, kill: bool = False) -> None:
         process, self._process = self._process, None
         if process is None:
             return
+        if kill:
+            process.kill()
         try:
             if process.stdin is not None:
                 process.stdin.close()
@@ -202,7 +209,11 @@ def helper_main(argv: list[str]) -> None:
     line read on stdin, until stdin closes."""
     folder = Path(argv[0])
     settings = Settings(**json.loads(argv[1])) if len(argv) > 1 else Settings()
-    out = sys.stdout.buffer
+    # answers go to the original stdout; whatever else writes to file descriptor 1 (DuckDB's
+    # progress bar on a long pass, a stray print) goes to stderr instead
+    sys.stdout.flush()
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
     for _ in sys.stdin.buffer:
         try:
             answer: dict[str, Any] = (
