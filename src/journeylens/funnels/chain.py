@@ -133,8 +133,7 @@ def chain_best(
     ``step_events[i]``: ``unit_id, seq, us`` of the events that match step i + 1. Adds its
     CTEs to ``ctes``."""
     n = len(spec.steps)
-    # the step events are subqueries, not CTEs: a CTE read twice is materialised, and scanning
-    # the store again with a filter costs less than writing the step-1 events out
+    # the step events are subqueries (of the caller's step-event CTE), each read where needed
     for i in range(1, n + 1):
         ctes.append((f"c_{i}", _chains(i, step_events[i - 1].copy(), window_us)))
     # attempts that reach step 1 only: the unit's first step-1 event is the best of them

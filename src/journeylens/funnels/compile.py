@@ -73,25 +73,14 @@ def compile_funnel(
         .from_(sub(raw, "r"))
         .where(any_match)
     )
-    ctes: list[tuple[str, exp.Expression]] = []
+    # every step event is read in one scan and kept (a CTE): cheaper than one filtered scan of
+    # the store per step (measured at 1M, 10M and 100M events)
+    ctes: list[tuple[str, exp.Expression]] = [("ev", ev)]
     if chains and spec.order == "ordered" and not spec.exclusions:
-        if spec.count_by == "customer":
-            # one filtered scan per step: cheaper than materialising every step event once
-            steps = [
-                exp.select(
-                    col("unit_id"), col("seq"), exp.alias_(exp.UnixMicros(this=col("ts")), "us")
-                )
-                .from_(sub(raw, "r"))
-                .where(step_match(s, codes))
-                for s in spec.steps
-            ]
-        else:
-            ctes.append(("ev", ev))
-            steps = [events_of(f"m_{i}") for i in range(1, n + 1)]
+        steps = [events_of(f"m_{i}") for i in range(1, n + 1)]
         ctes.append(("chains", chain_best(spec, window_us, ctes, steps)))
         query = exp.select(*_outputs(n, "o")).from_(exp.to_table("chains").as_("o"))
     else:
-        ctes.append(("ev", ev))
         query = _best_attempts(spec, window_us, ctes)
     if spec.breakdown is not None:
         step = "start_seq" if spec.order == "unordered" else f"q_{spec.breakdown_step}"
