@@ -262,8 +262,8 @@ def main() -> None:
 def show(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         print(
-            f"| {r['engine']} | {r['events']:,} | {r['query']} | {r['seconds']:.2f} | "
-            f"{r.get('cpu', float('nan')):.2f} | {r['check']} |",
+            f"| {r['engine']} | {r['events']:,} | {r['query']} | {r['seconds']:.3f} | "
+            f"{r.get('cpu', float('nan')):.3f} | {r['check']} |",
             flush=True,
         )
 
