@@ -22,24 +22,12 @@ from typing import cast
 from sqlglot import exp
 
 from journeylens.attribution.spec import AttributionSpec
-from journeylens.funnels.compile import step_match
+from journeylens.funnels.parts import flag, step_match, sub, ts_literal
 from journeylens.funnels.spec import Step
 from journeylens.sql import col, lit
 from journeylens.stages.sqlparts import epoch_us, json_text, shift
 
 __all__ = ["compile_costs", "compile_paths", "compile_time_decay", "level_value"]
-
-
-def _sub(query: exp.Expression, alias: str) -> exp.Subquery:
-    return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
-
-
-def _moment(moment: datetime) -> exp.Expression:
-    return exp.UnixToTime(this=lit(epoch_us(moment)), scale=exp.UnixToTime.MICROS)
-
-
-def _flag(cond: exp.Expression) -> exp.Expression:
-    return exp.Case(ifs=[exp.If(this=cond, true=lit(1))], default=lit(0))
 
 
 def _bigint(value: exp.Expression) -> exp.Expression:
@@ -92,14 +80,14 @@ def _events(spec: AttributionSpec, codes: Mapping[str, int] | None, as_of: datet
             exp.alias_(col("customer_key", "e"), "unit_id"),
             exp.alias_(col("seq", "e"), "seq"),
             exp.alias_(exp.UnixMicros(this=col("ts", "e")), "us"),
-            exp.alias_(_flag(conversion.copy()), "is_conv"),
+            exp.alias_(flag(conversion.copy()), "is_conv"),
             exp.alias_(exp.Case(ifs=[exp.If(this=conversion.copy(), true=revenue)]), "revenue"),
             exp.alias_(level_value(spec.level, "e"), "v"),
         )
         .from_(exp.to_table("customer_events").as_("e"))
         .where(
             exp.and_(
-                exp.LTE(this=col("ts", "e"), expression=_moment(as_of)),
+                exp.LTE(this=col("ts", "e"), expression=ts_literal(as_of)),
                 exp.or_(conversion.copy(), exp.and_(exp.Not(this=same_event), _touch(spec))),
             )
         )
@@ -238,7 +226,7 @@ def compile_paths(
         )
         .from_(exp.to_table("journeys").as_("jr"))
         .join(
-            _sub(paths, "p"),
+            sub(paths, "p"),
             join_type="LEFT",
             on=exp.and_(
                 exp.EQ(this=col("unit_id", "jr"), expression=col("unit_id", "p")),
@@ -309,10 +297,10 @@ def compile_costs(level: str, since: datetime | None, as_of: datetime) -> exp.Se
     events from ``since`` to ``as_of``."""
     conditions: list[exp.Expression] = [
         exp.Not(this=exp.Is(this=col("cost", "e"), expression=exp.null())),
-        exp.LTE(this=col("ts", "e"), expression=_moment(as_of)),
+        exp.LTE(this=col("ts", "e"), expression=ts_literal(as_of)),
     ]
     if since is not None:
-        conditions.append(exp.GTE(this=col("ts", "e"), expression=_moment(since)))
+        conditions.append(exp.GTE(this=col("ts", "e"), expression=ts_literal(since)))
     value = level_value(level, "e")
     return (
         exp.select(exp.alias_(value, "v"), exp.alias_(exp.Sum(this=col("cost", "e")), "cost"))

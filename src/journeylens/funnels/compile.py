@@ -34,7 +34,7 @@ from journeylens.funnels.unordered import unordered_attempts
 from journeylens.sql import col, lit
 from journeylens.stages.sqlparts import json_text
 
-__all__ = ["compile_funnel", "step_match", "unit_events"]
+__all__ = ["compile_funnel"]
 
 
 def compile_funnel(
