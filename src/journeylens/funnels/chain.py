@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from journeylens.funnels.parts import within
+from journeylens.funnels.parts import sub, within
 from journeylens.funnels.spec import FunnelSpec
 from journeylens.sql import col, lit
 
@@ -176,7 +176,7 @@ def chain_best(
             exp.alias_(exp.ArgMax(this=col("b_us"), expression=key), "u_1"),
             exp.alias_(exp.Max(this=col("last_us")), "last_start_us"),
         )
-        .from_(exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("r"))))
+        .from_(sub(union, "r"))
         .group_by(col("unit_id"))
     )
     ctes.append(("best", best))

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlglot import exp
 
-from journeylens.funnels.parts import unit_names
+from journeylens.funnels.parts import sub, unit_names
 from journeylens.sql import col, lit
 from journeylens.stages.sqlparts import epoch_us
 
@@ -32,6 +32,11 @@ def events(as_of: datetime | None) -> exp.Select:
         moment = exp.UnixToTime(this=lit(epoch_us(as_of)), scale=exp.UnixToTime.MICROS)
         query = query.where(exp.LTE(this=col("ts", "e"), expression=moment))
     return query
+
+
+def _event_columns(alias: str) -> list[exp.Expression]:
+    """The columns of :func:`events`, read from the table ``alias``."""
+    return [exp.alias_(col(n, alias), n) for n in ("unit_id", "seq", "us", "code")]
 
 
 def _next(a: str, b: str, step: int) -> exp.Expression:
@@ -69,7 +74,7 @@ def compile_transitions(as_of: datetime | None, gap_us: int | None) -> exp.Selec
             exp.alias_(exp.Count(this=exp.Distinct(expressions=[col("unit_id")])), "units"),
             exp.alias_(exp.Median(this=col("gap_us")), "median_us"),
         )
-        .from_(exp.Subquery(this=pairs, alias=exp.TableAlias(this=exp.to_identifier("p"))))
+        .from_(sub(pairs, "p"))
         .group_by(col("from_code"), col("to_code"))
         .order_by(col("from_code"), col("to_code"))
         .with_("ev", as_=events(as_of))
@@ -94,15 +99,10 @@ def anchors(kind: str, code: int | None, gap_us: int | None) -> exp.Select:
         if code is not None:
             first = first.where(exp.EQ(this=col("code"), expression=lit(code)))
         return (
-            exp.select(
-                exp.alias_(col("unit_id", "e"), "unit_id"),
-                exp.alias_(col("seq", "e"), "seq"),
-                exp.alias_(col("us", "e"), "us"),
-                exp.alias_(col("code", "e"), "code"),
-            )
+            exp.select(*_event_columns("e"))
             .from_(exp.to_table("ev").as_("e"))
             .join(
-                exp.Subquery(this=first, alias=exp.TableAlias(this=exp.to_identifier("f"))),
+                sub(first, "f"),
                 on=exp.and_(
                     exp.EQ(this=col("unit_id", "e"), expression=col("unit_id", "f")),
                     exp.EQ(this=col("seq", "e"), expression=col("first_seq", "f")),
@@ -117,12 +117,7 @@ def anchors(kind: str, code: int | None, gap_us: int | None) -> exp.Select:
         ),
     )
     query = (
-        exp.select(
-            exp.alias_(col("unit_id", "e"), "unit_id"),
-            exp.alias_(col("seq", "e"), "seq"),
-            exp.alias_(col("us", "e"), "us"),
-            exp.alias_(col("code", "e"), "code"),
-        )
+        exp.select(*_event_columns("e"))
         .from_(exp.to_table("ev").as_("e"))
         .join(exp.to_table("ev").as_("p"), join_type="LEFT", on=_next("e", "p", -1))
         .where(starts)
@@ -165,7 +160,7 @@ def compile_chains(
             exp.alias_(exp.Count(this=exp.Star()), "occurrences"),
             exp.alias_(exp.Count(this=exp.Distinct(expressions=[col("unit_id")])), "units"),
         )
-        .from_(exp.Subquery(this=joined, alias=exp.TableAlias(this=exp.to_identifier("j"))))
+        .from_(sub(joined, "j"))
         .group_by(*keys)
         .with_("ev", as_=events(as_of))
         .with_("anchor", as_=anchor)
