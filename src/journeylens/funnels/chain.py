@@ -28,7 +28,7 @@ from journeylens.funnels.parts import sub, within
 from journeylens.funnels.spec import FunnelSpec
 from journeylens.sql import col, lit
 
-__all__ = ["KEY_DONE", "KEY_STEP", "chain_best"]
+__all__ = ["KEY_DONE", "KEY_STEP", "chain_best", "rank_key"]
 
 KEY_STEP = 2**56
 KEY_DONE = 2**28
@@ -103,24 +103,17 @@ def _chains_in_window(i: int, events: exp.Select, window_us: int) -> exp.Select:
     )
 
 
-def _rank(i: int, done_seq: str = "seq", start_seq: str = "b_seq") -> exp.Expression:
-    """The rank of the attempt that reaches step i at this event (see ``KEY_STEP``)."""
+def rank_key(
+    reached: exp.Expression, done_seq: exp.Expression, start_seq: exp.Expression
+) -> exp.Expression:
+    """The rank of an attempt as one integer (see ``KEY_STEP``): steps reached, then earliest
+    completion, then latest start."""
     done = exp.Mul(
-        this=exp.paren(exp.Sub(this=lit(KEY_DONE - 1), expression=col(done_seq))),
+        this=exp.paren(exp.Sub(this=lit(KEY_DONE - 1), expression=done_seq)),
         expression=lit(KEY_DONE),
     )
-    step = exp.Add(this=lit(i * KEY_STEP), expression=done)
-    return exp.Add(this=step, expression=col(start_seq))
-
-
-def _decode(key: exp.Expression, part: str) -> exp.Expression:
-    """``reached``, ``done_seq`` or ``start_seq`` of a rank."""
-    if part == "reached":
-        return exp.IntDiv(this=key, expression=lit(KEY_STEP))
-    if part == "start_seq":
-        return exp.Mod(this=key, expression=lit(KEY_DONE))
-    inner = exp.Mod(this=exp.IntDiv(this=key, expression=lit(KEY_DONE)), expression=lit(KEY_DONE))
-    return exp.Sub(this=lit(KEY_DONE - 1), expression=inner)
+    step = exp.Add(this=exp.Mul(this=reached, expression=lit(KEY_STEP)), expression=done)
+    return exp.Add(this=step, expression=start_seq)
 
 
 def chain_best(
@@ -150,7 +143,7 @@ def chain_best(
     ranks = [
         exp.select(
             col("unit_id"),
-            exp.alias_(_rank(1, "first_seq", "first_seq"), "rank_key"),
+            exp.alias_(rank_key(lit(1), col("first_seq"), col("first_seq")), "rank_key"),
             exp.alias_(col("first_us"), "b_us"),
             exp.alias_(col("latest_us"), "last_us"),
         ).from_(firsts.subquery("f"))
@@ -158,7 +151,7 @@ def chain_best(
     ranks += [
         exp.select(
             col("unit_id"),
-            exp.alias_(_rank(i), "rank_key"),
+            exp.alias_(rank_key(lit(i), col("seq"), col("b_seq")), "rank_key"),
             col("b_us"),
             exp.alias_(exp.cast(exp.null(), "BIGINT"), "last_us"),
         ).from_(f"c_{i}")
@@ -171,8 +164,8 @@ def chain_best(
     best = (
         exp.select(
             col("unit_id"),
-            exp.alias_(_decode(exp.Max(this=key), "reached"), "reached"),
-            exp.alias_(_decode(exp.Max(this=key), "start_seq"), "q_1"),
+            exp.alias_(exp.IntDiv(this=exp.Max(this=key), expression=lit(KEY_STEP)), "reached"),
+            exp.alias_(exp.Mod(this=exp.Max(this=key), expression=lit(KEY_DONE)), "q_1"),
             exp.alias_(exp.ArgMax(this=col("b_us"), expression=key), "u_1"),
             exp.alias_(exp.Max(this=col("last_us")), "last_start_us"),
         )

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlglot import exp
 
-from journeylens.funnels.chain import KEY_DONE, KEY_STEP, chain_best
+from journeylens.funnels.chain import chain_best, rank_key
 from journeylens.funnels.ordered import ordered_attempts
 from journeylens.funnels.parts import (
     events_of,
@@ -136,16 +136,7 @@ def _best_attempts(
         valid = valid.where(keep)
     ctes.append(("ok", valid))
     # the rank of an attempt: furthest step, then earliest completion, then latest start
-    rank = exp.Add(
-        this=exp.Add(
-            this=exp.Mul(this=col("reached"), expression=lit(KEY_STEP)),
-            expression=exp.Mul(
-                this=exp.paren(exp.Sub(this=lit(KEY_DONE - 1), expression=col("done_seq"))),
-                expression=lit(KEY_DONE),
-            ),
-        ),
-        expression=col("start_seq"),
-    )
+    rank = rank_key(col("reached"), col("done_seq"), col("start_seq"))
     ctes.append(
         (
             "best",
