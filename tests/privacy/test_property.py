@@ -64,4 +64,7 @@ def test_delete_removes_exactly_the_reference_person(
         stored = ws.engine.rows("SELECT event_id, customer_id FROM customer_events")
         assert {r["event_id"]: r["customer_id"] for r in stored} == after.event_customer
         kept = set().union(*after.identifiers.values()) if after.identifiers else set()
-        assert not kept & before.identifiers[customer]
+        # an identifier the guard left with several customers (e.g. a quarantined shared email)
+        # also belongs to the others, whose events keep it
+        others = {n for c, nodes in before.identifiers.items() if c != customer for n in nodes}
+        assert not kept & (before.identifiers[customer] - others)
