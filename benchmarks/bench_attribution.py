@@ -1,8 +1,11 @@
 """Benchmark: attribution path aggregation and every model on the scaled demo stores of
-bench_stages.py (``stages-10m.duckdb``, ``stages-100m.duckdb``; read, never rebuilt), with the
-same compiled path SQL on chDB side by side.
+bench_stages.py (``stages-10m.duckdb``, ``stages-100m.duckdb``; read, never rebuilt).
 
-    python benchmarks/bench_attribution.py --sizes 10 100 [--chdb] [--repeat 3]
+Path aggregation is what ``ws.attribution`` runs: the events query streamed from DuckDB and
+folded into journeys (attribution/journeys.py), then grouped by path. ``--sql`` also times the
+set-based SQL form (``compile_paths``); ``--chdb`` runs that SQL on chDB side by side.
+
+    python benchmarks/bench_attribution.py --sizes 10 100 [--sql] [--chdb] [--repeat 3]
 
 Wall and CPU seconds (``time.process_time``: all threads of this process) are reported; the
 chDB table is loaded (untimed) from the DuckDB store in record batches. Output: a Markdown
@@ -22,6 +25,7 @@ from typing import Any
 from journeylens.attribution import AttributionSpec, PathTable
 from journeylens.attribution.api import MODELS, attribute
 from journeylens.attribution.compile import compile_paths, compile_time_decay
+from journeylens.attribution.journeys import Journeys
 from journeylens.engines.duckdb import DuckDBEngine
 
 DATA = Path(__file__).parent / "data"
@@ -55,18 +59,36 @@ def show(engine: str, events: int, step: str, wall: float, cpu: float | None, ch
     print(f"| {engine} | {events:,} | {step} | {wall:.2f} | {cpu_text} | {check} |", flush=True)
 
 
-def bench(millions: int, repeat: int, chdb: bool) -> None:
+def bench(millions: int, repeat: int, chdb: bool, sql: bool) -> None:
     engine = DuckDBEngine(DATA / f"stages-{millions}m.duckdb", read_only=True)
     events = engine.scalar("SELECT count(*) FROM customer_events")
     codes = codes_of(engine)
-    query = compile_paths(SPEC, codes, AS_OF)
-    wall, cpu, table = timed(lambda: engine.arrow(query), repeat)
+
+    def aggregate() -> tuple[Journeys, Any]:
+        journeys = Journeys.read(engine, SPEC, codes, AS_OF)
+        return journeys, journeys.paths()
+
+    wall, cpu, (journeys, table) = timed(aggregate, repeat)
     paths = PathTable.from_arrow(table, count=False)
     check = f"{paths.rows:,} paths, {paths.conversions.sum():,.0f} conv"
-    show("DuckDB", events, "path aggregation (SQL)", wall, cpu, check)
-    decay_q = compile_time_decay(SPEC, codes, AS_OF, 7.0)
-    wall, cpu, _ = timed(lambda: engine.arrow(decay_q), max(1, repeat // 2))
-    show("DuckDB", events, "time decay (SQL)", wall, cpu, "")
+    show("DuckDB + fold", events, "path aggregation", wall, cpu, check)
+    wall, cpu, _ = timed(lambda: journeys.time_decay(7.0), repeat)
+    show("NumPy", events, "time decay (on the folded journeys)", wall, cpu, "")
+    query = compile_paths(SPEC, codes, AS_OF)
+    if sql:
+        wall, cpu, sql_table = timed(lambda: engine.arrow(query), max(1, repeat // 2))
+        same = sql_table.num_rows == table.num_rows
+        show(
+            "DuckDB",
+            events,
+            "path aggregation (set-based SQL)",
+            wall,
+            cpu,
+            f"{sql_table.num_rows:,} paths ({'same count' if same else 'DIFFERENT'})",
+        )
+        decay_q = compile_time_decay(SPEC, codes, AS_OF, 7.0)
+        wall, cpu, _ = timed(lambda: engine.arrow(decay_q), max(1, repeat // 2))
+        show("DuckDB", events, "time decay (set-based SQL)", wall, cpu, "")
     for model in [m for m in MODELS if m not in ("time_decay", "custom", "markov")]:
         wall, cpu, _ = timed(lambda m=model: attribute(paths, [m]), repeat)
         show("NumPy", events, model, wall, cpu, "")
@@ -137,13 +159,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="*", default=[10])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--chdb", action="store_true")
+    parser.add_argument("--chdb", action="store_true", help="the set-based SQL on chDB too")
+    parser.add_argument("--sql", action="store_true", help="time the set-based SQL on DuckDB")
     parser.add_argument("--synthetic", type=int, default=0, help="models on N random paths")
     args = parser.parse_args()
     print("| engine | events | step | wall s | CPU s | check |")
     print("|---|---:|---|---:|---:|---|")
     for millions in args.sizes:
-        bench(millions, args.repeat, args.chdb)
+        bench(millions, args.repeat, args.chdb, args.sql)
     if args.synthetic:
         bench_models(args.synthetic, args.repeat)
 

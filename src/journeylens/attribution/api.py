@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from journeylens.attribution.compile import compile_costs, compile_paths, compile_time_decay
+from journeylens.attribution.compile import compile_costs
+from journeylens.attribution.journeys import Journeys
 from journeylens.attribution.markov import markov
 from journeylens.attribution.paths import PathTable
 from journeylens.attribution.results import AttributionResult, ConversionPaths, RoiResult
@@ -86,7 +87,8 @@ def attribute(
     weights: tuple[float, float, float] | None = None,
     time_decay: Credit | None = None,
 ) -> tuple[dict[str, Credit], dict[str, dict[str, float]]]:
-    """Credit per model on a path table (time decay comes from SQL, see ``compile_time_decay``).
+    """Credit per model on a path table (time decay needs touchpoint times, which a path table
+    does not keep: it comes from :meth:`Journeys.time_decay`).
     Returns the credit per model and the removal effects per Markov model."""
     credit: dict[str, Credit] = {}
     removal: dict[str, dict[str, float]] = {}
@@ -124,14 +126,17 @@ class Attribution:
             raise ConfigError("give a spec or options, not both", field="spec")
         return spec if spec is not None else AttributionSpec(**options)
 
+    def journeys(self, spec: AttributionSpec, as_of: datetime | None = None) -> Journeys:
+        """Every journey and its kept touchpoints (the path table's and time decay's input)."""
+        return Journeys.read(self._engine, spec, event_codes(self._engine), naive_utc(as_of))
+
     def path_table(
         self, spec: AttributionSpec, as_of: datetime | None = None
     ) -> tuple[PathTable, datetime]:
         """The aggregated paths as NumPy arrays (the models' input)."""
         moment = naive_utc(as_of)
-        codes = event_codes(self._engine)
-        table = self._engine.arrow(compile_paths(spec, codes, moment))
-        return PathTable.from_arrow(table, count=spec.value == "count"), moment
+        journeys = self.journeys(spec, moment)
+        return PathTable.from_arrow(journeys.paths(), count=spec.value == "count"), moment
 
     def paths(
         self,
@@ -146,22 +151,23 @@ class Attribution:
         table, _ = self.path_table(spec, as_of)
         return ConversionPaths(spec, table.grouped())
 
+    @staticmethod
     def _time_decay(
-        self, spec: AttributionSpec, paths: PathTable, moment: datetime, half_life_days: float
+        spec: AttributionSpec, journeys: Journeys, paths: PathTable, half_life_days: float
     ) -> Credit:
         if half_life_days <= 0:
             raise ConfigError("half_life_days must be > 0", field="half_life_days")
-        query = compile_time_decay(spec, event_codes(self._engine), moment, half_life_days)
+        credited, revenue = journeys.time_decay(half_life_days)
         index = {label: i for i, label in enumerate(paths.labels)}
         conversions = np.zeros(len(paths.labels))
         value = np.zeros(len(paths.labels))
-        for row in self._engine.rows(query):
-            i = index[row["v"]]
-            conversions[i] += float(row["conversions"] or 0.0)
-            value[i] += float(row["revenue"] or 0.0)
+        for code, label in enumerate(journeys.labels):
+            if credited[code] or revenue[code]:
+                conversions[index[label]] += credited[code]
+                value[index[label]] += revenue[code]
         if spec.value == "count":
             value = conversions.copy()
-        if NO_TOUCHPOINT in index:  # conversions without touchpoints: no row in SQL
+        if NO_TOUCHPOINT in index:  # conversions without touchpoints: no touchpoint to credit
             alone = paths.labels.index(NO_TOUCHPOINT)
             empty = (paths.lengths == 1) & (paths.codes[paths.offsets[:-1]] == alone)
             conversions[alone] += paths.conversions[empty].sum()
@@ -184,9 +190,10 @@ class Attribution:
         (``conversion``, ``value``, ``lookback_days``, ``level``, ``repeats`` …)."""
         spec = self._spec(spec, options)
         chosen = _check_models(models, spec, weights)
-        paths, moment = self.path_table(spec, as_of)
+        journeys = self.journeys(spec, as_of)
+        paths = PathTable.from_arrow(journeys.paths(), count=spec.value == "count")
         decay = (
-            self._time_decay(spec, paths, moment, half_life_days)
+            self._time_decay(spec, journeys, paths, half_life_days)
             if "time_decay" in chosen
             else None
         )

@@ -27,7 +27,14 @@ from journeylens.funnels.spec import Step
 from journeylens.sql import col, lit
 from journeylens.stages.sqlparts import epoch_us, json_text, shift
 
-__all__ = ["compile_costs", "compile_paths", "compile_time_decay", "level_value"]
+__all__ = [
+    "compile_conversions",
+    "compile_costs",
+    "compile_events",
+    "compile_paths",
+    "compile_time_decay",
+    "level_value",
+]
 
 
 def _bigint(value: exp.Expression) -> exp.Expression:
@@ -64,33 +71,70 @@ def _touch(spec: AttributionSpec) -> exp.Expression:
     return cast(exp.Expression, exp.and_(*conditions))
 
 
-def _events(spec: AttributionSpec, codes: Mapping[str, int] | None, as_of: datetime) -> exp.Select:
-    """``unit_id, seq, us, is_conv, revenue, v`` of every conversion and touchpoint."""
+def _conversion(spec: AttributionSpec, codes: Mapping[str, int] | None) -> exp.Expression:
     conversion = step_match(spec.step, codes)
     for column in conversion.find_all(exp.Column):
         if not column.table:
             column.set("table", exp.to_identifier("e"))
+    return conversion
+
+
+def _stored(as_of: datetime) -> exp.Expression:
+    return exp.LTE(this=col("ts", "e"), expression=ts_literal(as_of))
+
+
+def compile_events(
+    spec: AttributionSpec,
+    codes: Mapping[str, int] | None,
+    as_of: datetime,
+    *,
+    revenue: bool = True,
+) -> exp.Select:
+    """``unit_id, seq, us, is_conv, [revenue,] v`` of every conversion and touchpoint, in the
+    store's order (the input of :class:`journeylens.attribution.journeys.Journeys`, without
+    ``revenue``, and of the SQL below)."""
+    conversion = _conversion(spec, codes)
     # an event named like the conversion is never a touchpoint, even when its conditions fail
     same_event = step_match(Step(spec.step.event), codes)
     for column in same_event.find_all(exp.Column):
         column.set("table", exp.to_identifier("e"))
-    revenue = exp.Coalesce(this=col("revenue", "e"), expressions=[lit(0)])
+    value = exp.Coalesce(this=col("revenue", "e"), expressions=[lit(0)])
+    columns = [
+        exp.alias_(col("customer_key", "e"), "unit_id"),
+        exp.alias_(col("seq", "e"), "seq"),
+        exp.alias_(exp.UnixMicros(this=col("ts", "e")), "us"),
+        exp.alias_(flag(conversion.copy()), "is_conv"),
+        exp.alias_(exp.Case(ifs=[exp.If(this=conversion.copy(), true=value)]), "revenue"),
+        exp.alias_(level_value(spec.level, "e"), "v"),
+    ]
+    if not revenue:
+        del columns[4]
+    return (
+        exp.select(*columns)
+        .from_(exp.to_table("customer_events").as_("e"))
+        .where(
+            exp.and_(
+                _stored(as_of),
+                exp.or_(conversion.copy(), exp.and_(exp.Not(this=same_event), _touch(spec))),
+            )
+        )
+    )
+
+
+def compile_conversions(
+    spec: AttributionSpec, codes: Mapping[str, int] | None, as_of: datetime
+) -> exp.Select:
+    """``unit_id, seq, revenue`` of every conversion, in the store's order (revenue read for
+    these rows only, rather than carried through every touchpoint)."""
+    value = exp.Coalesce(this=col("revenue", "e"), expressions=[lit(0)])
     return (
         exp.select(
             exp.alias_(col("customer_key", "e"), "unit_id"),
             exp.alias_(col("seq", "e"), "seq"),
-            exp.alias_(exp.UnixMicros(this=col("ts", "e")), "us"),
-            exp.alias_(flag(conversion.copy()), "is_conv"),
-            exp.alias_(exp.Case(ifs=[exp.If(this=conversion.copy(), true=revenue)]), "revenue"),
-            exp.alias_(level_value(spec.level, "e"), "v"),
+            exp.alias_(exp.Cast(this=value, to=exp.DataType.build("DOUBLE")), "revenue"),
         )
         .from_(exp.to_table("customer_events").as_("e"))
-        .where(
-            exp.and_(
-                exp.LTE(this=col("ts", "e"), expression=ts_literal(as_of)),
-                exp.or_(conversion.copy(), exp.and_(exp.Not(this=same_event), _touch(spec))),
-            )
-        )
+        .where(exp.and_(_stored(as_of), _conversion(spec, codes)))
     )
 
 
@@ -190,7 +234,7 @@ def _with_ctes(
     query: exp.Select, spec: AttributionSpec, codes: Mapping[str, int] | None, as_of: datetime
 ) -> exp.Select:
     return (
-        query.with_("ev", as_=_events(spec, codes, as_of))
+        query.with_("ev", as_=compile_events(spec, codes, as_of))
         .with_("w", as_=_windowed())
         .with_("journeys", as_=_journeys(spec.since))
         .with_("kept", as_=_kept(spec))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -19,6 +20,10 @@ class Engine(Protocol):
 
     def arrow(self, query: exp.Expression | str, params: list[Any] | None = None) -> pa.Table:
         """Run a query; the result as an Arrow table (columns read by name)."""
+
+    def batches(self, query: exp.Expression | str, rows: int = 1 << 20) -> Iterator[pa.RecordBatch]:
+        """Run a query; its result in record batches of about ``rows`` rows, as they come
+        (the engine is busy until the iteration ends)."""
 
     def rows(
         self, query: exp.Expression | str, params: list[Any] | None = None

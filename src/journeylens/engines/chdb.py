@@ -72,6 +72,9 @@ class ChDBEngine:
         result = self._session.query(self._sql(query), "ArrowTable")
         return result if isinstance(result, pa.Table) else pa.table({})
 
+    def batches(self, query: exp.Expression | str, rows: int = 1 << 20) -> Iterator[pa.RecordBatch]:
+        yield from self.arrow(query).to_batches(rows)
+
     def rows(
         self, query: exp.Expression | str, params: list[Any] | None = None
     ) -> list[dict[str, Any]]:

@@ -75,6 +75,11 @@ class DuckDBEngine:
             fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
             return fetch()
 
+    def batches(self, query: exp.Expression | str, rows: int = 1 << 20) -> Iterator[pa.RecordBatch]:
+        with self._lock:
+            reader = self._con.sql(self._sql(query)).to_arrow_reader(rows)
+            yield from reader
+
     def rows(
         self, query: exp.Expression | str, params: list[Any] | None = None
     ) -> list[dict[str, Any]]:
