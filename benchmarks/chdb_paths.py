@@ -141,18 +141,48 @@ def native_query(
     )
 
 
-def load(ch: ChDBEngine, duck_store_path: Path, batch_rows: int = 5_000_000) -> int:
+TYPED_TABLE = """
+CREATE TABLE customer_events (
+    customer_id String,
+    ts DateTime64(6, 'UTC'),
+    seq Int64,
+    event_id String,
+    type LowCardinality(String),
+    event LowCardinality(String),
+    event_code Int32,
+    channel LowCardinality(Nullable(String)),
+    source LowCardinality(Nullable(String)),
+    data_party LowCardinality(Nullable(String)),
+    revenue Nullable(Decimal(18, 4)),
+    cost Nullable(Decimal(18, 4)),
+    currency LowCardinality(Nullable(String)),
+    group_id Nullable(String),
+    properties Nullable(String),
+    customer_key Int64
+) ENGINE = MergeTree ORDER BY (customer_key, seq)
+"""
+"""The table a ClickHouse user would define: keys not Nullable, names LowCardinality."""
+
+
+def load(
+    ch: ChDBEngine, duck_store_path: Path, batch_rows: int = 5_000_000, typed: bool = False
+) -> int:
     """Copy ``customer_events`` (and ``event_names``) of a DuckDB store into chDB, in record
-    batches, ordered by ``(customer_key, seq)``. Returns the number of events."""
+    batches, ordered by ``(customer_key, seq)``: every column Nullable as
+    :meth:`ChDBEngine.load` makes them (the table bench_attribution.py runs the compiled SQL
+    on), or with ``typed`` the columns of :data:`TYPED_TABLE`. Returns the number of events."""
     duck = DuckDBEngine(duck_store_path, read_only=True)
     try:
         reader = duck.connection.sql(f"SELECT {COLUMNS} FROM customer_events").to_arrow_reader(
             batch_rows
         )
         events = 0
+        if typed:
+            ch.execute("DROP TABLE IF EXISTS customer_events")
+            ch.execute(TYPED_TABLE)
         for i, batch in enumerate(reader):
             frame = pa.Table.from_batches([batch])
-            if i == 0:
+            if i == 0 and not typed:
                 ch.load("customer_events", frame, order_by=("customer_key", "seq"))
             else:
                 ch.execute("INSERT INTO customer_events SELECT * FROM Python(frame)")
@@ -194,11 +224,11 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
-def bench(millions: int, repeat: int) -> None:
+def bench(millions: int, repeat: int, typed: bool) -> None:
     store = DATA / f"stages-{millions}m.duckdb"
     ch = ChDBEngine()
     started = time.perf_counter()
-    events = load(ch, store)
+    events = load(ch, store, typed=typed)
     print(
         f"loaded {events:,} events into chDB in {time.perf_counter() - started:.1f} s, "
         f"peak RSS {peak_rss_gib():.1f} GiB",
@@ -208,7 +238,8 @@ def bench(millions: int, repeat: int) -> None:
     query = native_query(codes)
     wall, cpu, table = timed(lambda: ch.arrow(query), repeat)
     print(
-        f"| chDB native | {events:,} | {wall:.2f} | {cpu:.2f} | {table.num_rows:,} paths, "
+        f"| chDB native{' (typed table)' if typed else ''} | {events:,} | {wall:.2f} | "
+        f"{cpu:.2f} | {table.num_rows:,} paths, "
         f"{pa.compute.sum(table['conversions']).as_py():,} conv | peak RSS "
         f"{peak_rss_gib():.1f} GiB |",
         flush=True,
@@ -302,11 +333,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[10])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--self-check", action="store_true", help="tiny hand-made log first")
+    parser.add_argument("--typed", action="store_true", help="load into TYPED_TABLE")
     args = parser.parse_args()
     if args.self_check:
         self_check()
     for millions in args.sizes:
-        bench(millions, args.repeat)
+        bench(millions, args.repeat, args.typed)
 
 
 if __name__ == "__main__":
