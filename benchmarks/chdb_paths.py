@@ -226,6 +226,13 @@ def peak_rss_gib() -> float:
 
 def bench(millions: int, repeat: int, typed: bool) -> None:
     store = DATA / f"stages-{millions}m.duckdb"
+    # the reference first: chDB keeps much of its memory after its session closes, and at 100M
+    # both at once did not fit beside the machine's other work (OOM kill)
+    duck = DuckDBEngine(store, read_only=True)
+    try:
+        expected = rows_of(duck.arrow(compile_paths(SPEC, codes_of(duck), AS_OF)))
+    finally:
+        duck.close()
     ch = ChDBEngine()
     started = time.perf_counter()
     events = load(ch, store, typed=typed)
@@ -246,11 +253,6 @@ def bench(millions: int, repeat: int, typed: bool) -> None:
     )
     native = rows_of(table)
     ch.close()
-    duck = DuckDBEngine(store, read_only=True)
-    try:
-        expected = rows_of(duck.arrow(compile_paths(SPEC, codes_of(duck), AS_OF)))
-    finally:
-        duck.close()
     same = native == expected
     print(
         f"check at {millions}M: {'IDENTICAL' if same else 'DIFFERENT'} to compile_paths on "
