@@ -5,7 +5,9 @@ stores of bench_stages.py (read, never rebuilt), with chDB's own windowFunnel at
     python benchmarks/bench_funnels.py --sizes 10 --chdb
 
 1M is a deterministic sample of the 10M store's customers (about 1M events, in memory). Each
-query runs once to warm up and then ``--repeat`` times; the median is reported. Results go to
+query runs once to warm up and then ``--repeat`` times; the median is reported.
+``--interleaved N`` also runs journeylens' and retentioneering's funnels alternately N times
+(both see the same load on a shared machine). Results go to
 stdout as a Markdown table (paste into benchmarks/RESULTS.md).
 """
 
@@ -188,9 +190,8 @@ def bench_chdb(engine: DuckDBEngine, repeat: int) -> list[dict[str, Any]]:
     ]
 
 
-def bench_retentioneering(engine: DuckDBEngine, repeat: int) -> list[dict[str, Any]]:
-    """retentioneering 5 (its engine is DuckDB too): load, its funnel (ordered, no window: it
-    has none) and its transition graph. Telemetry off."""
+def retentioneering_stream(engine: DuckDBEngine) -> tuple[Any, int, float]:
+    """retentioneering 5's Eventstream of the store (telemetry off), its events, load seconds."""
     import os
 
     os.environ["RETENTIONEERING_NO_TRACK"] = "1"
@@ -202,12 +203,46 @@ def bench_retentioneering(engine: DuckDBEngine, repeat: int) -> list[dict[str, A
     ).to_pandas()
     start = time.perf_counter()
     stream = retentioneering.Eventstream(frame)
-    load = time.perf_counter() - start
+    return stream, len(frame), time.perf_counter() - start
+
+
+def bench_interleaved(engine: DuckDBEngine, rounds: int) -> list[dict[str, Any]]:
+    """The funnel of journeylens and of retentioneering run alternately ``rounds`` times after a
+    warm-up, so that both see the same load (this machine is shared): median and minimum."""
+    stream, events, _ = retentioneering_stream(engine)
+    query = compile_funnel(SPEC, codes_of(engine), AS_OF)
+    runs: dict[str, Callable[[], Any]] = {
+        "journeylens on DuckDB": lambda: engine.arrow(query),
+        "retentioneering 5": lambda: stream.funnel_data(steps=list(STEPS)),
+    }
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for run in runs.values():
+        run()
+    for _ in range(rounds):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return [
+        {
+            "engine": name,
+            "events": events,
+            "query": f"5-step funnel, {rounds} interleaved runs: median (min {min(t):.3f})",
+            "seconds": statistics.median(t),
+            "check": "",
+        }
+        for name, t in times.items()
+    ]
+
+
+def bench_retentioneering(engine: DuckDBEngine, repeat: int) -> list[dict[str, Any]]:
+    """retentioneering 5 (its engine is DuckDB too): load, its funnel (ordered, no window: it
+    has none) and its transition graph."""
+    stream, events, load = retentioneering_stream(engine)
     seconds, funnel = timed(lambda: stream.funnel_data(steps=list(STEPS)), repeat)
     c_rfun = CPU[-1]
     t_seconds, _ = timed(lambda: stream.transition_graph_data(edge_weight="count"), repeat)
     c_rtr = CPU[-1]
-    events = len(frame)
     return [
         {
             "engine": "retentioneering 5 (load)",
@@ -242,6 +277,9 @@ def main() -> None:
     parser.add_argument("--chdb", action="store_true", help="also chDB at 10M")
     parser.add_argument("--retentioneering", action="store_true", help="also retentioneering")
     parser.add_argument("--skip-duckdb", action="store_true", help="only the other tools")
+    parser.add_argument(
+        "--interleaved", type=int, default=0, help="N alternating funnel runs vs retentioneering"
+    )
     args = parser.parse_args()
     print(f"python {platform.python_version()}, {sys.platform}", file=sys.stderr)
     print("| engine | events | query | seconds | steps reached (1…5) / check |")
@@ -254,6 +292,8 @@ def main() -> None:
             show(rows)
         if args.retentioneering and millions <= 10:
             show(bench_retentioneering(engine, args.repeat))
+        if args.interleaved and millions <= 10:
+            show(bench_interleaved(engine, args.interleaved))
         if args.chdb and millions == 10:
             show(bench_chdb(engine, args.repeat))
         engine.close()

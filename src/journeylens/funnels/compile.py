@@ -86,15 +86,16 @@ def compile_funnel(
         step = "start_seq" if spec.order == "unordered" else f"q_{spec.breakdown_step}"
         query = query.select(exp.alias_(col(step, "o"), "break_seq"))
         query = _with_breakdown(spec, query, raw)
-    if spec.count_by == "customer":
-        query = _named(query)
+    # customers in customer_key order: the order of their ids, and cheaper to sort
+    query = _named(query) if spec.count_by == "customer" else query.order_by(col("unit_id"))
     for name, cte in ctes:
         query = query.with_(name, as_=cte)
-    return query.order_by(col("unit_id"))
+    return query
 
 
 def _named(query: exp.Select) -> exp.Select:
-    """Customers' ``unit_id`` as their customer id (the joins above use ``customer_key``)."""
+    """Customers' ``unit_id`` as their customer id (the joins above use ``customer_key``),
+    in ``customer_key`` order."""
     names = [e.alias_or_name for e in query.expressions]
     return (
         exp.select(
@@ -108,6 +109,7 @@ def _named(query: exp.Select) -> exp.Select:
             sub(unit_names("customer"), "n"),
             on=exp.EQ(this=col("unit_id", "n"), expression=col("unit_id", "f")),
         )
+        .order_by(col("unit_id", "f"))
     )
 
 
