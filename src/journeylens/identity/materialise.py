@@ -27,19 +27,14 @@ _COLUMNS: Final = (
     "group_id, properties, user_id, anonymous_id"
 )
 # Sorted by customer_key: the same order as customer_id (its hex digits), cheaper to compare.
-# ``seq`` without a window: the rows are numbered in their sorted order (``row_number() OVER
-# ()`` keeps the order of its input) and each customer's offset — the events of the customers
-# before it, from the state — is subtracted.
 _SELECT: Final = (
-    "SELECT customer_id, ts, row_number() OVER () - off AS seq, event_id, type, event, "
-    "event_code, channel, source, data_party, revenue, cost, currency, group_id, properties, "
-    "customer_key FROM (SELECT sc.customer_id, e.ts, e.event_id, e.type, e.event, "
-    "n.event_code, e.channel, e.source, e.data_party, e.revenue, e.cost, e.currency, "
-    "e.group_id, e.properties, sc.customer_key, sc.off FROM {source} e "
-    "JOIN _identity_sig_state x "
+    "SELECT r.customer_id, e.ts, row_number() OVER (PARTITION BY r.customer_key "
+    "ORDER BY e.ts, e.event_id) AS seq, e.event_id, e.type, e.event, n.event_code, e.channel, "
+    "e.source, e.data_party, e.revenue, e.cost, e.currency, e.group_id, e.properties, "
+    "r.customer_key FROM {source} e JOIN _identity_sig_state x "
     "ON x.sig = _jl_sig(nullif(e.user_id, ''), nullif(e.anonymous_id, '')) "
-    "JOIN _m_scope sc USING (rep) "
-    "JOIN event_names n ON n.event = e.event ORDER BY sc.customer_key, e.ts, e.event_id)"
+    "JOIN _identity_reps r USING (rep) "
+    "JOIN event_names n ON n.event = e.event ORDER BY r.customer_key, e.ts, e.event_id"
 )
 _IN_SCOPE: Final = "customer_id IN (SELECT customer_id FROM _g_affected)"
 _OBJECT: Final = "'{' || array_to_string(list_sort(list(to_json(key) || ':' || value)), ',') || '}'"
@@ -47,29 +42,18 @@ _OBJECT: Final = "'{' || array_to_string(list_sort(list(to_json(key) || ':' || v
 
 
 def scope(engine: Engine, *, full: bool) -> None:
-    """``_m_ev(rep, first_seen, last_seen, events, touchpoints)`` and ``_m_scope(rep,
-    customer_id, customer_key, off)``: the customers to (re)write (after a full run's linking,
-    every current customer), their activity from the signature state, and ``off``, the events
-    of the customers before them in ``customer_key`` order (``seq`` is counted from it)."""
-    join = "" if full else " JOIN _m_reps USING (rep)"
-    if not full:
+    """``_m_scope(rep, customer_id)``: the customers to (re)write (after a full run's
+    linking, every representative is a current customer)."""
+    if full:
         engine.execute(
-            "CREATE OR REPLACE TEMP TABLE _m_reps AS SELECT DISTINCT x.rep "
-            f"FROM _identity_sig_state x JOIN _identity_reps r USING (rep) WHERE r.{_IN_SCOPE}"
+            "CREATE OR REPLACE TEMP TABLE _m_scope AS "
+            "SELECT rep, customer_id, customer_key FROM _identity_reps"
         )
-    sigs = f"_identity_sig_state x{join} JOIN _identity_sigs s USING (sig)"
-    # A customer's only signature (``alone``: most anonymous visitors) gives its row directly.
+        return
     engine.execute(
-        "CREATE OR REPLACE TEMP TABLE _m_ev AS SELECT x.rep, min(s.first_ts) AS first_seen, "
-        "max(s.last_ts) AS last_seen, sum(s.events)::BIGINT AS events, "
-        f"sum(s.touchpoints)::BIGINT AS touchpoints FROM {sigs} WHERE NOT x.alone GROUP BY 1 "
-        "UNION ALL SELECT x.rep, s.first_ts, s.last_ts, s.events, s.touchpoints "
-        f"FROM {sigs} WHERE x.alone"
-    )
-    engine.execute(
-        "CREATE OR REPLACE TEMP TABLE _m_scope AS SELECT rep, customer_id, customer_key, "
-        "coalesce(sum(events) OVER (ORDER BY customer_key ROWS BETWEEN UNBOUNDED PRECEDING "
-        "AND 1 PRECEDING), 0)::BIGINT AS off FROM _m_ev JOIN _identity_reps USING (rep)"
+        "CREATE OR REPLACE TEMP TABLE _m_scope AS SELECT DISTINCT x.rep, r.customer_id, "
+        "r.customer_key "
+        f"FROM _identity_sig_state x JOIN _identity_reps r USING (rep) WHERE r.{_IN_SCOPE}"
     )
 
 
@@ -134,13 +118,19 @@ def profiles(engine: Engine, *, full: bool) -> None:
     where, join = ("true", "") if full else (_IN_SCOPE, _join_scope(full))
     seen = "true" if full else "customer_key IN (SELECT customer_key FROM _m_scope)"
     engine.execute(f"DELETE FROM customer_profiles WHERE {where}")
+    sigs = f"_identity_sig_state x{join} JOIN _identity_sigs s USING (sig)"
     nodes = f"_identity_node_state x{join} JOIN _identity_nodes n USING (node)"
     traits = f"_identity_traits t JOIN _identity_sig_state x USING (sig){join}"
-    # A customer's only identifier (``alone``: most anonymous visitors) gives its row
-    # directly; only the others are grouped.
+    # A customer's only signature or identifier (``alone``: most anonymous visitors) gives
+    # its row directly; only the others are grouped.
     engine.execute(
         "INSERT INTO customer_profiles "
-        "WITH seen AS (SELECT customer_key, list_sort(list_distinct(list(source))) AS sources,"
+        "WITH ev AS (SELECT x.rep, min(s.first_ts) AS first_seen, max(s.last_ts) AS last_seen,"
+        " sum(s.events)::BIGINT AS events, sum(s.touchpoints)::BIGINT AS touchpoints"
+        f" FROM {sigs} WHERE NOT x.alone GROUP BY 1"
+        " UNION ALL SELECT x.rep, s.first_ts, s.last_ts, s.events, s.touchpoints"
+        f" FROM {sigs} WHERE x.alone), "
+        "seen AS (SELECT customer_key, list_sort(list_distinct(list(source))) AS sources,"
         " list_sort(list_distinct(list(channel))) AS channels FROM customer_events"
         f" WHERE {seen} GROUP BY 1), "
         "by_kind AS (SELECT x.rep, n.kind AS key, to_json(list_sort(list(n.value))) AS value,"
@@ -161,7 +151,7 @@ def profiles(engine: Engine, *, full: bool) -> None:
         "SELECT sc.customer_id, coalesce(ids.identified, false), ids.identifiers, "
         "coalesce(tr.traits, '{}'), ev.first_seen, ev.last_seen, ev.events, ev.touchpoints, "
         "seen.sources, seen.channels, coalesce(acc.accounts, []) "
-        "FROM _m_scope sc JOIN _m_ev ev USING (rep) JOIN seen USING (customer_key) "
+        "FROM _m_scope sc JOIN ev USING (rep) JOIN seen USING (customer_key) "
         "LEFT JOIN ids USING (rep) LEFT JOIN tr USING (rep) LEFT JOIN acc USING (rep)",
         [ANONYMOUS_ID, ANONYMOUS_ID],
     )

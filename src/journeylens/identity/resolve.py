@@ -50,8 +50,6 @@ _TEMP: Final = (
     "_idb_link",
     "_g_affected",
     "_m_scope",
-    "_m_ev",
-    "_m_reps",
     "_ce_redo",
 )
 
