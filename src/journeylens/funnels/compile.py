@@ -24,6 +24,7 @@ from journeylens.funnels.parts import (
     events_of,
     flag,
     qualify,
+    step_filters,
     step_match,
     sub,
     unit_events,
@@ -54,7 +55,8 @@ def compile_funnel(
         extra = (spec.breakdown,)
     gap_us = round(spec.session_gap_seconds * 1_000_000)
     raw = unit_events(spec.count_by, as_of, extra, gap_us)
-    flags = [exp.alias_(flag(step_match(s, codes)), f"m_{i}") for i, s in enumerate(spec.steps, 1)]
+    filters, flags = step_filters(spec.steps, codes)
+    names = [col("event_code") if codes is not None else col("event")]
     flags += [
         exp.alias_(flag(step_match(x.step, codes)), f"x_{k}")
         for k, x in enumerate(spec.exclusions, 1)
@@ -68,6 +70,7 @@ def compile_funnel(
             col("unit_id"),
             col("seq"),
             exp.alias_(exp.UnixMicros(this=col("ts")), "us"),
+            *names,
             *flags,
         )
         .from_(sub(raw, "r"))
@@ -77,11 +80,11 @@ def compile_funnel(
     # the store per step (measured at 1M, 10M and 100M events)
     ctes: list[tuple[str, exp.Expression]] = [("ev", ev)]
     if chains and spec.order == "ordered" and not spec.exclusions:
-        steps = [events_of(f"m_{i}") for i in range(1, n + 1)]
+        steps = [events_of(f) for f in filters]
         ctes.append(("chains", chain_best(spec, window_us, ctes, steps)))
         query = exp.select(*_outputs(n, "o")).from_(exp.to_table("chains").as_("o"))
     else:
-        query = _best_attempts(spec, window_us, ctes)
+        query = _best_attempts(spec, window_us, ctes, filters)
     if spec.breakdown is not None:
         step = "start_seq" if spec.order == "unordered" else f"q_{spec.breakdown_step}"
         query = query.select(exp.alias_(col(step, "o"), "break_seq"))
@@ -124,14 +127,18 @@ def _outputs(n: int, last_from: str) -> list[exp.Expression]:
 
 
 def _best_attempts(
-    spec: FunnelSpec, window_us: int | None, ctes: list[tuple[str, exp.Expression]]
+    spec: FunnelSpec,
+    window_us: int | None,
+    ctes: list[tuple[str, exp.Expression]],
+    filters: list[exp.Expression],
 ) -> exp.Select:
     """Every attempt (from every step-1 event, or every event for unordered funnels), then the
-    best one of each unit: the general way, for strict and unordered funnels and exclusions."""
+    best one of each unit: the general way, for strict and unordered funnels and exclusions.
+    ``filters``: each step's condition on ``ev`` rows (:func:`parts.step_filters`)."""
     if spec.order == "unordered":
-        attempts, keep = unordered_attempts(spec, window_us, ctes)
+        attempts, keep = unordered_attempts(spec, window_us, ctes, filters)
     else:
-        attempts, keep = ordered_attempts(spec, window_us, ctes)
+        attempts, keep = ordered_attempts(spec, window_us, ctes, filters)
     ctes.append(("att", attempts))
     valid = exp.select("*").from_("att")
     if keep is not None:

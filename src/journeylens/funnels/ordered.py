@@ -76,13 +76,16 @@ def _starts(spec: FunnelSpec) -> exp.Select:
 
 
 def ordered_attempts(
-    spec: FunnelSpec, window_us: int | None, ctes: list[tuple[str, exp.Expression]]
+    spec: FunnelSpec,
+    window_us: int | None,
+    ctes: list[tuple[str, exp.Expression]],
+    filters: list[exp.Expression],
 ) -> tuple[exp.Select, exp.Expression | None]:
     """Attempts of an ordered or strict funnel: from every step-1 event, step k is the first
     step-k event after step k-1's (ordered) or the very next event if it matches (strict)."""
     n = len(spec.steps)
-    for i in range(1, n + 1):
-        ctes.append((f"s_{i}", events_of(f"m_{i}")))
+    for i, match in enumerate(filters, 1):
+        ctes.append((f"s_{i}", events_of(match)))
     ctes.append(("a_1", _starts(spec)))
     for i in range(2, n + 1):
         carried = [exp.alias_(col("unit_id", "a"), "unit_id")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlglot import exp
@@ -18,6 +18,7 @@ __all__ = [
     "is_one",
     "qualify",
     "session_starts",
+    "step_filters",
     "step_match",
     "sub",
     "sum_not_null",
@@ -173,8 +174,29 @@ def flag(cond: exp.Expression) -> exp.Expression:
     return exp.Case(ifs=[exp.If(this=cond, true=lit(1))], default=lit(0))
 
 
-def events_of(flag: str, *extra: str) -> exp.Select:
-    return exp.select("unit_id", "seq", "us", *extra).from_("ev").where(is_one(flag))
+def events_of(match: str | exp.Expression, *extra: str) -> exp.Select:
+    """``unit_id, seq, us`` of the ``ev`` rows that match: a flag column's name, or a
+    condition (see :func:`step_filters`)."""
+    condition = is_one(match) if isinstance(match, str) else match
+    return exp.select("unit_id", "seq", "us", *extra).from_("ev").where(condition)
+
+
+def step_filters(
+    steps: Sequence[Step], codes: Mapping[str, int] | None
+) -> tuple[list[exp.Expression], list[exp.Expression]]:
+    """For each step, the condition that picks its rows out of ``ev``, and the flag columns
+    ``ev`` must carry for it. A step on the event name alone is matched on the ``event_code``
+    (or ``event``) that ``ev`` carries; a step with property conditions gets a precomputed flag
+    ``m_<i>`` (the properties are not kept). Fewer columns in ``ev``: less to materialise."""
+    filters: list[exp.Expression] = []
+    flags: list[exp.Expression] = []
+    for i, step in enumerate(steps, 1):
+        if step.where:
+            flags.append(exp.alias_(flag(step_match(step, codes)), f"m_{i}"))
+            filters.append(is_one(f"m_{i}"))
+        else:
+            filters.append(step_match(step, codes))
+    return filters, flags
 
 
 def within(us: exp.Expression, start: exp.Expression, window_us: int | None) -> exp.Expression:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from journeylens.funnels.parts import asof_next, events_of, is_one, sum_not_null, within
+from journeylens.funnels.parts import asof_next, events_of, sum_not_null, within
 from journeylens.funnels.spec import FunnelSpec
 from journeylens.sql import col, lit
 
@@ -12,14 +12,17 @@ __all__ = ["unordered_attempts"]
 
 
 def unordered_attempts(
-    spec: FunnelSpec, window_us: int | None, ctes: list[tuple[str, exp.Expression]]
+    spec: FunnelSpec,
+    window_us: int | None,
+    ctes: list[tuple[str, exp.Expression]],
+    filters: list[exp.Expression],
 ) -> tuple[exp.Select, exp.Expression | None]:
     """Attempts of an unordered funnel: from every event that matches some step, the first
     event of each step at or after it within the window (an event may serve several steps)."""
     n = len(spec.steps)
-    for i in range(1, n + 1):
-        ctes.append((f"s_{i}", events_of(f"m_{i}")))
-    starts = exp.or_(*[is_one(f"m_{i}") for i in range(1, n + 1)])
+    for i, match in enumerate(filters, 1):
+        ctes.append((f"s_{i}", events_of(match)))
+    starts = exp.or_(*[match.copy() for match in filters])
     ctes.append(
         (
             "a_0",
