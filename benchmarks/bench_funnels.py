@@ -23,8 +23,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from journeylens.config import WorkspaceConfig
 from journeylens.engines.duckdb import DuckDBEngine
 from journeylens.funnels import FunnelSpec
+from journeylens.funnels.api import Funnels
 from journeylens.funnels.compile import compile_funnel
 from journeylens.paths.compile import compile_transitions
 
@@ -63,9 +65,19 @@ def engine_for(millions: int) -> DuckDBEngine:
             "WHERE customer_id LIKE '%-0' AND hash(customer_id) % 10 < 6"
         )
         con.execute("CREATE TABLE event_names AS SELECT * FROM src.event_names")
+        # as identity resolution writes them: one profile per customer, with its key
+        con.execute(
+            "CREATE TABLE customer_profiles AS SELECT customer_id, customer_key "
+            "FROM customer_events WHERE seq = 1"
+        )
         con.execute("DETACH src")
         return engine
     return DuckDBEngine(DATA / f"stages-{millions}m.duckdb", read_only=True)
+
+
+def keyed_profiles(engine: DuckDBEngine) -> bool:
+    """Whether the store's profiles carry ``customer_key`` (what ``ws.funnels`` checks)."""
+    return Funnels(engine, WorkspaceConfig())._keyed_profiles()
 
 
 def codes_of(engine: Any) -> dict[str, int]:
@@ -80,7 +92,7 @@ def bench_duckdb(millions: int, repeat: int) -> tuple[list[dict[str, Any]], Duck
     engine = engine_for(millions)
     events = engine.scalar("SELECT count(*) FROM customer_events")
     codes = codes_of(engine)
-    query = compile_funnel(SPEC, codes, AS_OF)
+    query = compile_funnel(SPEC, codes, AS_OF, profiles=keyed_profiles(engine))
     seconds, table = timed(lambda: engine.arrow(query), repeat)
     c_funnel = CPU[-1]
     counts = funnel_counts(table.to_pylist())
@@ -210,7 +222,7 @@ def bench_interleaved(engine: DuckDBEngine, rounds: int) -> list[dict[str, Any]]
     """The funnel of journeylens and of retentioneering run alternately ``rounds`` times after a
     warm-up, so that both see the same load (this machine is shared): median and minimum."""
     stream, events, _ = retentioneering_stream(engine)
-    query = compile_funnel(SPEC, codes_of(engine), AS_OF)
+    query = compile_funnel(SPEC, codes_of(engine), AS_OF, profiles=keyed_profiles(engine))
     runs: dict[str, Callable[[], Any]] = {
         "journeylens on DuckDB": lambda: engine.arrow(query),
         "retentioneering 5": lambda: stream.funnel_data(steps=list(STEPS)),

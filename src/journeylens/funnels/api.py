@@ -69,8 +69,16 @@ class Funnels:
         codes = event_codes(self._engine)
         if spec.breakdown is not None and spec.breakdown.startswith("stage:"):
             self._check_stage_history(spec.breakdown.partition(":")[2])
-        query = compile_funnel(spec, codes, moment)
+        query = compile_funnel(spec, codes, moment, profiles=self._keyed_profiles())
         return FunnelResult(spec, self._engine.arrow(query), moment)
+
+    def _keyed_profiles(self) -> bool:
+        """Whether ``customer_profiles`` has each customer's ``customer_key`` (identity
+        resolution writes it; stores written before it, or by hand, lack it)."""
+        if not self._engine.table_exists("customer_profiles"):
+            return False
+        columns = self._engine.arrow("SELECT * FROM customer_profiles LIMIT 0").column_names
+        return "customer_key" in columns
 
     def _check_stage_history(self, model_id: str) -> None:
         stored = self._engine.table_exists("stage_runs") and self._engine.scalar(

@@ -44,10 +44,13 @@ def compile_funnel(
     as_of: datetime | None = None,
     *,
     chains: bool = True,
+    profiles: bool = False,
 ) -> exp.Select:
     """The best attempt of every unit, one row per unit (see the module docstring). Ordered
     funnels without exclusions use latest-start chains (:mod:`journeylens.funnels.chain`)
-    unless ``chains`` is false (the general compiler, same results: tests compare them)."""
+    unless ``chains`` is false (the general compiler, same results: tests compare them).
+    ``profiles``: customers are named from ``customer_profiles`` (see
+    :func:`journeylens.funnels.parts.unit_names`)."""
     n = len(spec.steps)
     window_us = None if spec.window_seconds is None else round(spec.window_seconds * 1_000_000)
     extra: tuple[str, ...] = ()
@@ -90,13 +93,16 @@ def compile_funnel(
         query = query.select(exp.alias_(col(step, "o"), "break_seq"))
         query = _with_breakdown(spec, query, raw)
     # customers in customer_key order: the order of their ids, and cheaper to sort
-    query = _named(query) if spec.count_by == "customer" else query.order_by(col("unit_id"))
+    if spec.count_by == "customer":
+        query = _named(query, profiles)
+    else:
+        query = query.order_by(col("unit_id"))
     for name, cte in ctes:
         query = query.with_(name, as_=cte)
     return query
 
 
-def _named(query: exp.Select) -> exp.Select:
+def _named(query: exp.Select, profiles: bool) -> exp.Select:
     """Customers' ``unit_id`` as their customer id (the joins above use ``customer_key``),
     in ``customer_key`` order."""
     names = [e.alias_or_name for e in query.expressions]
@@ -109,7 +115,7 @@ def _named(query: exp.Select) -> exp.Select:
         )
         .from_(sub(query, "f"))
         .join(
-            sub(unit_names("customer"), "n"),
+            sub(unit_names("customer", profiles=profiles), "n"),
             on=exp.EQ(this=col("unit_id", "n"), expression=col("unit_id", "f")),
         )
         .order_by(col("unit_id", "f"))

@@ -139,19 +139,19 @@ def session_starts(gap_us: int) -> exp.Select:
     )
 
 
-def unit_names(count_by: str) -> exp.Select:
+def unit_names(count_by: str, *, profiles: bool = False) -> exp.Select:
     """``unit_id, unit_name``: the customer id of each ``customer_key``, read from each
-    customer's first event (``seq`` 1) so that only one row per customer leaves the scan;
-    accounts are their own names."""
+    customer's first event (``seq`` 1) so that only one row per customer leaves the scan, or
+    with ``profiles`` from ``customer_profiles`` (one row per customer: cheaper; identity
+    resolution writes its ``customer_key``); accounts are their own names."""
     if count_by == "customer":
-        return (
-            exp.select(
-                exp.alias_(col("customer_key"), "unit_id"),
-                exp.alias_(col("customer_id"), "unit_name"),
-            )
-            .from_("customer_events")
-            .where(exp.EQ(this=col("seq"), expression=lit(1)))
+        source = exp.select(
+            exp.alias_(col("customer_key"), "unit_id"),
+            exp.alias_(col("customer_id"), "unit_name"),
         )
+        if profiles:
+            return source.from_("customer_profiles")
+        return source.from_("customer_events").where(exp.EQ(this=col("seq"), expression=lit(1)))
     return exp.select(
         exp.alias_(col("account_id"), "unit_id"), exp.alias_(col("account_id"), "unit_name")
     ).from_("accounts")
