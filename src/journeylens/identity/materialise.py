@@ -160,7 +160,7 @@ def profiles(engine: Engine, *, full: bool) -> None:
         f"{join} GROUP BY 1) "
         "SELECT sc.customer_id, coalesce(ids.identified, false), ids.identifiers, "
         "coalesce(tr.traits, '{}'), ev.first_seen, ev.last_seen, ev.events, ev.touchpoints, "
-        "seen.sources, seen.channels, coalesce(acc.accounts, []) "
+        "seen.sources, seen.channels, coalesce(acc.accounts, []), sc.customer_key "
         "FROM _m_scope sc JOIN ev USING (rep) JOIN seen USING (customer_key) "
         "LEFT JOIN ids USING (rep) LEFT JOIN tr USING (rep) LEFT JOIN acc USING (rep)",
         [ANONYMOUS_ID, ANONYMOUS_ID],

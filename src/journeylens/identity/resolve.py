@@ -30,7 +30,7 @@ __all__ = ["STATE_VERSION", "resolve", "stored_config"]
 
 logger = logging.getLogger("journeylens.identity")
 
-STATE_VERSION: Final = "4"
+STATE_VERSION: Final = "5"
 _MAX_SALTS: Final = 3
 MAX_WARNINGS: Final = 10
 _TEMP: Final = (

@@ -47,6 +47,13 @@ PROFILE_COLUMNS: Final = (
     Column("sources", pa.list_(pa.string()), "VARCHAR[]", "sources seen, sorted"),
     Column("channels", pa.list_(pa.string()), "VARCHAR[]", "channels seen, sorted"),
     Column("accounts", pa.list_(pa.string()), "VARCHAR[]", "accounts (group ids), sorted"),
+    Column(
+        "customer_key",
+        pa.int64(),
+        "BIGINT",
+        "the customer's key in customer_events",
+        nullable=False,
+    ),
 )
 
 ACCOUNT_COLUMNS: Final = (
