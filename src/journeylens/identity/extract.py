@@ -31,13 +31,21 @@ from journeylens.engines.base import Engine
 from journeylens.errors import StorageError
 from journeylens.identity.identifiers import EMAIL, PHONE, PLACEHOLDERS, WHITESPACE, phone_table
 
-__all__ = ["KeyCollision", "define_keys", "deleted_imports", "extract_batch", "select_batch"]
+__all__ = [
+    "PERSON_TRAITS",
+    "KeyCollision",
+    "define_keys",
+    "deleted_imports",
+    "extract_batch",
+    "select_batch",
+]
 
 # The person traits of an event: an identify/track/… message's traits; a group message's
 # traits describe the account, so its person traits are those of its context.
-_PERSON_TRAITS: Final = (
+PERSON_TRAITS: Final = (
     "CASE WHEN type = 'group' THEN json_extract(context, '$.traits') ELSE traits END"
 )
+_PERSON_TRAITS: Final = PERSON_TRAITS
 _POINTER: Final = "'/' || replace(replace(k, '~', '~0'), '/', '~1')"
 _NONEMPTY: Final = (
     "value IS NOT NULL AND json_type(value) <> 'NULL' AND value NOT IN ('[]', '{}') "

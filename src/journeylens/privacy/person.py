@@ -4,7 +4,9 @@ linked to them, and every event of theirs.
 A key is looked up as :func:`journeylens.identity.customer_of` does (customer id, user id,
 trait identifiers normalised, anonymous id) on the resolved identities; the person's events are
 those of the customer in ``customer_events`` plus any stored event whose user id, anonymous id
-or previous id is one of theirs (so events stored after the last resolve are covered too).
+or previous id is one of theirs (so events stored after the last resolve are covered too), or
+whose person traits carry one of their trait identifiers (an email on an event that identity
+gave to someone else, e.g. of a quarantined user id, is still theirs).
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ import pyarrow as pa
 
 from journeylens.engines.base import Engine
 from journeylens.identity import customer_of
-from journeylens.identity.identifiers import ANONYMOUS_ID, ID_KINDS, USER_ID, hash_value
+from journeylens.identity.extract import PERSON_TRAITS
+from journeylens.identity.identifiers import (
+    ANONYMOUS_ID,
+    ID_KINDS,
+    USER_ID,
+    hash_value,
+    stored_value,
+    trait_kinds_table,
+)
 from journeylens.identity.resolve import stored_config
 
 __all__ = ["Person", "find_person", "person_events"]
@@ -74,6 +84,29 @@ def find_person(engine: Engine, key: str) -> Person:
     )
 
 
+def _trait_texts(engine: Engine, person: Person) -> list[tuple[str, list[str]]]:
+    """``(JSON pointer, raw texts)`` per configured trait identifier: the texts stored events
+    carry that normalise (and hash, if configured) to one of the person's values."""
+    config = stored_config(engine)
+    if config is None:
+        return []
+    out: list[tuple[str, list[str]]] = []
+    kinds = trait_kinds_table(config.identifiers).to_pylist()
+    for row in kinds:
+        wanted = {v for k, v in person.identifiers if k == row["kind"]}
+        if not wanted:
+            continue
+        texts = engine.arrow(
+            f"SELECT DISTINCT json_extract_string({PERSON_TRAITS}, ?) AS raw FROM events "
+            "WHERE raw IS NOT NULL",
+            [row["pointer"]],
+        ).column("raw")
+        raws = [t for t in texts.to_pylist() if stored_value(row["kind"], t, config) in wanted]
+        if raws:
+            out.append((row["pointer"], raws))
+    return out
+
+
 def person_events(engine: Engine, person: Person) -> pa.Table:
     """``event_id`` of every stored event of the person (distinct)."""
     users, anons = person.ids(USER_ID), person.ids(ANONYMOUS_ID)
@@ -84,6 +117,9 @@ def person_events(engine: Engine, person: Person) -> pa.Table:
         "OR list_contains(?::VARCHAR[], previous_id)"
     )
     params: list[object] = [users, anons, either]
+    for pointer, raws in _trait_texts(engine, person):
+        query += f" OR list_contains(?::VARCHAR[], json_extract_string({PERSON_TRAITS}, ?))"
+        params += [raws, pointer]
     if engine.table_exists("customer_events"):
         query += " UNION SELECT event_id FROM customer_events WHERE customer_id = ?"
         params.append(person.customer_id)
