@@ -109,3 +109,25 @@ def test_duckdb_and_chdb_agree(workspace: Workspace, chdb: Any, spec: FunnelSpec
             "c3": None,  # did not reach step 2
             "c4": "buying",  # its cart at the very second it entered "buying"
         }
+
+
+def test_customers_named_through_profiles_agree(workspace: Workspace, chdb: Any) -> None:
+    """Customers named through ``customer_profiles.customer_key`` (as identity writes it): the
+    same rows as naming them from their first events, on DuckDB and on chDB."""
+    events = load(workspace.engine, LOG)
+    firsts = events.filter(pa.compute.equal(events.column("seq"), 1))
+    profiles = pa.table(
+        {"customer_id": firsts.column("customer_id"), "customer_key": firsts.column("customer_key")}
+    )
+    with workspace.engine.registered("_profiles", profiles):
+        workspace.engine.execute(
+            "CREATE OR REPLACE TABLE customer_profiles AS SELECT * FROM _profiles"
+        )
+    chdb.load("customer_events", events, order_by=("customer_id", "ts"))
+    chdb.load("customer_profiles", profiles)
+    spec = FunnelSpec(steps=("view", "cart", "buy"), window_seconds=7 * DAY)
+    by_events = workspace.engine.rows(compile_funnel(spec, event_codes(LOG), AS_OF))
+    named = compile_funnel(spec, event_codes(LOG), AS_OF, profiles=True)
+    assert len(by_events) >= 2
+    assert workspace.engine.rows(named) == by_events
+    assert chdb.rows(named) == by_events
