@@ -104,11 +104,11 @@ def compile_events(
         exp.alias_(col("seq", "e"), "seq"),
         exp.alias_(exp.UnixMicros(this=col("ts", "e")), "us"),
         exp.alias_(flag(conversion.copy()), "is_conv"),
-        exp.alias_(exp.Case(ifs=[exp.If(this=conversion.copy(), true=value)]), "revenue"),
-        exp.alias_(level_value(spec.level, "e"), "v"),
     ]
-    if not revenue:
-        del columns[4]
+    if revenue:
+        case = exp.Case(ifs=[exp.If(this=conversion.copy(), true=value)])
+        columns.append(exp.alias_(case, "revenue"))
+    columns.append(exp.alias_(level_value(spec.level, "e"), "v"))
     return (
         exp.select(*columns)
         .from_(exp.to_table("customer_events").as_("e"))

@@ -29,7 +29,6 @@ the wrong trade, see ADR 0006); a property test holds the two together.
 
 from __future__ import annotations
 
-import itertools
 import queue
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -62,29 +61,27 @@ def _numbers(column: pa.Array | pa.ChunkedArray, dtype: str) -> np.ndarray:
 
 
 class _Labels:
-    """One code per distinct value over all batches (-1 for NULL)."""
+    """One code per distinct value over all batches (-1 for NULL), in order of first sight."""
 
     def __init__(self) -> None:
-        self.names: list[str] = []
         self._index: dict[str, int] = {}
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._index)
 
     def codes(self, values: pa.Array) -> np.ndarray:
         encoded = pc.dictionary_encode(values)
         local = [str(v) for v in encoded.dictionary.to_pylist()]
-        lookup = np.array([self._code(v) for v in local] + [-1], dtype="int32")
+        lookup = np.array(
+            [self._index.setdefault(v, len(self._index)) for v in local] + [-1], dtype="int32"
+        )
         indices = encoded.indices
         positions = np.asarray(indices.to_numpy(zero_copy_only=False), dtype="int64")
         if indices.null_count:
             positions[np.asarray(indices.is_null().to_numpy(zero_copy_only=False))] = len(local)
         codes: np.ndarray = lookup[positions]
         return codes
-
-    def _code(self, value: str) -> int:
-        code = self._index.get(value)
-        if code is None:
-            code = self._index[value] = len(self.names)
-            self.names.append(value)
-        return code
 
 
 @dataclass
@@ -111,7 +108,8 @@ def _fold_block(
     code: np.ndarray,
     spec: AttributionSpec,
 ) -> _Block | None:
-    """Fold whole customers; ``None`` when their rows are not contiguous and in seq order."""
+    """Fold whole customers (at least one row); ``None`` when their rows are not contiguous and
+    in seq order."""
     n = len(unit)
     first = np.ones(n, dtype=bool)  # the first event of its unit
     np.not_equal(unit[1:], unit[:-1], out=first[1:])
@@ -122,7 +120,7 @@ def _fold_block(
     journey = np.cumsum(starts) - 1
     opening = np.flatnonzero(starts)
     closing = np.append(opening[1:], n) - 1
-    end_us = np.maximum.reduceat(us, opening) if n else us[:0]
+    end_us = np.maximum.reduceat(us, opening)
     converted = conv[closing]
     keep = ~conv
     window_start = None
@@ -180,42 +178,42 @@ def _fold(
     """Fold the batches; ``None`` when the rows are not clustered by unit and seq."""
     labels = _Labels()
     blocks: list[_Block] = []
-    carried: tuple[np.ndarray, ...] | None = None
-    for batch in itertools.chain(batches, [None]):
-        arrays: tuple[np.ndarray, ...]
-        if batch is not None and batch.num_rows == 0:
+    carried: tuple[np.ndarray, ...] = ()
+    for batch in batches:
+        if not batch.num_rows:
             continue
-        if batch is not None:
-            arrays = (
-                _numbers(batch.column("unit_id"), "int64"),
-                _numbers(batch.column("seq"), "int64"),
-                _numbers(batch.column("us"), "int64"),
-                _numbers(batch.column("is_conv"), "int8").astype(bool),
-                labels.codes(batch.column("v")),
-            )
-            if carried is not None:
-                arrays = tuple(np.concatenate([c, a]) for c, a in zip(carried, arrays, strict=True))
-            unit = arrays[0]
-            # the last customer of the batch may go on in the next one
-            cut = int(np.flatnonzero(unit != unit[-1])[-1]) + 1 if unit[0] != unit[-1] else 0
-            carried = tuple(a[cut:] for a in arrays)
-            arrays = tuple(a[:cut] for a in arrays)
-        elif carried is not None:
-            arrays, carried = carried, None
-        else:
-            break
-        if len(arrays[0]):
-            unit, seq, us, conv, code = arrays
-            block = _fold_block(unit, seq, us, conv, code, spec)
-            if block is None:
-                return None
-            blocks.append(block)
+        arrays: tuple[np.ndarray, ...] = (
+            _numbers(batch.column("unit_id"), "int64"),
+            _numbers(batch.column("seq"), "int64"),
+            _numbers(batch.column("us"), "int64"),
+            _numbers(batch.column("is_conv"), "int8").astype(bool),
+            labels.codes(batch.column("v")),
+        )
+        if carried:
+            arrays = tuple(np.concatenate([c, a]) for c, a in zip(carried, arrays, strict=True))
+        unit = arrays[0]
+        # the last customer of the batch may go on in the next one: carry it over
+        cut = int(np.flatnonzero(unit != unit[-1])[-1]) + 1 if unit[0] != unit[-1] else 0
+        whole, carried = tuple(a[:cut] for a in arrays), tuple(a[cut:] for a in arrays)
+        if cut and not _add_block(blocks, whole, spec):
+            return None
+    if carried and not _add_block(blocks, carried, spec):
+        return None
     if blocks:
         firsts = np.concatenate([b.firsts for b in blocks])
         firsts.sort()
         if np.any(firsts[1:] == firsts[:-1]):
             return None
     return blocks, labels.names
+
+
+def _add_block(blocks: list[_Block], arrays: tuple[np.ndarray, ...], spec: AttributionSpec) -> bool:
+    """Fold ``arrays`` (unit, seq, us, conv, code) into ``blocks``; False if not clustered."""
+    unit, seq, us, conv, code = arrays
+    block = _fold_block(unit, seq, us, conv, code, spec)
+    if block is not None:
+        blocks.append(block)
+    return block is not None
 
 
 @dataclass

@@ -45,7 +45,6 @@ __all__ = [
 PERSON_TRAITS: Final = (
     "CASE WHEN type = 'group' THEN json_extract(context, '$.traits') ELSE traits END"
 )
-_PERSON_TRAITS: Final = PERSON_TRAITS
 _POINTER: Final = "'/' || replace(replace(k, '~', '~0'), '/', '~1')"
 _NONEMPTY: Final = (
     "value IS NOT NULL AND json_type(value) <> 'NULL' AND value NOT IN ('[]', '{}') "
@@ -109,7 +108,7 @@ def select_batch(engine: Engine, *, full: bool) -> int:
         "CREATE OR REPLACE TEMP VIEW _idb_src AS SELECT event_id, ts, source, type, channel, "
         "user_id, anonymous_id, nullif(previous_id, '') AS previous_id, "
         "nullif(group_id, '') AS group_id, "
-        f"{_PERSON_TRAITS} AS person_traits, "
+        f"{PERSON_TRAITS} AS person_traits, "
         "CASE WHEN type = 'group' THEN traits END AS account_traits, "
         "_jl_sig(user_id, anonymous_id) AS sig "
         "FROM (SELECT * REPLACE (nullif(user_id, '') AS user_id, "
