@@ -23,10 +23,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from journeylens.config import WorkspaceConfig
 from journeylens.engines.duckdb import DuckDBEngine
 from journeylens.funnels import FunnelSpec
-from journeylens.funnels.api import Funnels
+from journeylens.funnels.api import keyed_profiles
 from journeylens.funnels.compile import compile_funnel
 from journeylens.paths.compile import compile_transitions
 
@@ -73,11 +72,6 @@ def engine_for(millions: int) -> DuckDBEngine:
         con.execute("DETACH src")
         return engine
     return DuckDBEngine(DATA / f"stages-{millions}m.duckdb", read_only=True)
-
-
-def keyed_profiles(engine: DuckDBEngine) -> bool:
-    """Whether the store's profiles carry ``customer_key`` (what ``ws.funnels`` checks)."""
-    return Funnels(engine, WorkspaceConfig())._keyed_profiles()
 
 
 def codes_of(engine: Any) -> dict[str, int]:

@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import argparse
 import resource
-import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 from sqlglot import exp
@@ -39,7 +37,7 @@ from journeylens.engines.chdb import ChDBEngine
 from journeylens.engines.duckdb import DuckDBEngine
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_attribution import AS_OF, COLUMNS, DATA, codes_of
+from bench_attribution import AS_OF, COLUMNS, DATA, codes_of, timed
 
 SPEC = AttributionSpec()
 PathRow = tuple[tuple[str, ...], str | None, int, Decimal | None, int]
@@ -206,18 +204,6 @@ def rows_of(table: pa.Table) -> set[PathRow]:
         )
         for r in table.to_pylist()
     }
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
-    """Median wall and CPU seconds of ``repeat`` runs after one warm-up run."""
-    result = fn()
-    walls, cpus = [], []
-    for _ in range(repeat):
-        wall, cpu = time.perf_counter(), time.process_time()
-        result = fn()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return statistics.median(walls), statistics.median(cpus), result
 
 
 def peak_rss_gib() -> float:

@@ -13,7 +13,7 @@ import pytest
 from journeylens import Workspace
 from journeylens.demo import build_demo
 from journeylens.funnels import FunnelSpec
-from journeylens.funnels.api import event_codes
+from journeylens.funnels.api import event_codes, keyed_profiles
 from journeylens.funnels.compile import compile_funnel
 
 AS_OF = datetime(2026, 12, 1)
@@ -41,7 +41,7 @@ def test_profiles_carry_the_customer_key_of_customer_events(resolved_ws: Workspa
 
 
 def test_funnel_names_from_profiles_equal_names_from_events(resolved_ws: Workspace) -> None:
-    assert resolved_ws.funnels._keyed_profiles()
+    assert keyed_profiles(resolved_ws.engine)
     spec = FunnelSpec(
         steps=("product_viewed", "add_to_cart", "purchase"), window_seconds=7 * 86_400
     )

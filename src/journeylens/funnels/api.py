@@ -16,7 +16,7 @@ from journeylens.funnels.compile import compile_funnel
 from journeylens.funnels.results import FunnelResult
 from journeylens.funnels.spec import FunnelSpec, Step
 
-__all__ = ["Funnels", "event_codes", "naive_utc"]
+__all__ = ["Funnels", "event_codes", "keyed_profiles", "naive_utc"]
 
 
 def event_codes(engine: Engine) -> dict[str, int]:
@@ -39,6 +39,15 @@ def naive_utc(moment: datetime | None) -> datetime:
     if moment.tzinfo is None:
         return moment
     return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def keyed_profiles(engine: Engine) -> bool:
+    """Whether ``customer_profiles`` has each customer's ``customer_key`` (identity resolution
+    writes it; stores written before it, or by hand, lack it): funnels then name customers
+    through it."""
+    if not engine.table_exists("customer_profiles"):
+        return False
+    return "customer_key" in engine.arrow("SELECT * FROM customer_profiles LIMIT 0").column_names
 
 
 class Funnels:
@@ -69,16 +78,8 @@ class Funnels:
         codes = event_codes(self._engine)
         if spec.breakdown is not None and spec.breakdown.startswith("stage:"):
             self._check_stage_history(spec.breakdown.partition(":")[2])
-        query = compile_funnel(spec, codes, moment, profiles=self._keyed_profiles())
+        query = compile_funnel(spec, codes, moment, profiles=keyed_profiles(self._engine))
         return FunnelResult(spec, self._engine.arrow(query), moment)
-
-    def _keyed_profiles(self) -> bool:
-        """Whether ``customer_profiles`` has each customer's ``customer_key`` (identity
-        resolution writes it; stores written before it, or by hand, lack it)."""
-        if not self._engine.table_exists("customer_profiles"):
-            return False
-        columns = self._engine.arrow("SELECT * FROM customer_profiles LIMIT 0").column_names
-        return "customer_key" in columns
 
     def _check_stage_history(self, model_id: str) -> None:
         stored = self._engine.table_exists("stage_runs") and self._engine.scalar(
