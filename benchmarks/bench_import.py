@@ -107,26 +107,73 @@ def child(path: str) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# The peer: DuckDB storing the same file into the same ``events`` table by itself, with no
+# mapping, checks, channel rules or dedupe (the ceiling of any import into the DuckDB store).
+_BARE = (
+    "INSERT INTO events (event_id, type, event, anonymous_id, user_id, ts, received_at, "
+    "channel, source, data_party, revenue, currency, properties, import_id) "
+    "SELECT event_id, type, event, anonymous_id, user_id, ts, ts, 'Direct', 'file', 'first', "
+    "revenue, currency, CASE WHEN product_id IS NOT NULL "
+    "THEN json_object('product_id', product_id) END, 'bare' FROM {reader}"
+)
+
+
+def bare_child(path: str) -> None:
+    """Runs in the child process: the peer's insert into a fresh workspace; prints JSON."""
+    import journeylens
+
+    reader = "read_parquet(?)" if path.endswith(".parquet") else "read_csv(?, header = true)"
+    folder = tempfile.mkdtemp(prefix="jl-bench-")
+    try:
+        with journeylens.create_workspace(Path(folder) / "ws") as ws:
+            engine = ws.engine
+            started = time.perf_counter()
+            engine.execute(_BARE.format(reader=reader), [path])
+            seconds = time.perf_counter() - started
+            stored = engine.scalar("SELECT count(*) FROM events")
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        print(
+            json.dumps(
+                {
+                    "seconds": seconds,
+                    "stored": stored,
+                    "cpu": usage.ru_utime + usage.ru_stime,
+                    "peak_rss_mb": usage.ru_maxrss / 1024,
+                }
+            )
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--formats", default="parquet,csv")
+    parser.add_argument(
+        "--peer", action="store_true", help="also time DuckDB's bare INSERT of each file"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--bare-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child)
+        return
+    if args.bare_child:
+        bare_child(args.bare_child)
         return
     paths = write_data(args.rows)
     print(
         f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
         f"python {platform.python_version()}"
     )
-    print("| format | rows | file MB | seconds | events/s | CPU s | peak RSS MB |")
-    print("|---|---|---|---|---|---|---|")
-    for fmt in args.formats.split(","):
+    print("| format | who | rows | file MB | seconds | events/s | CPU s | peak RSS MB |")
+    print("|---|---|---|---|---|---|---|---|")
+    runs = [("journeylens", "--child")] + ([("DuckDB INSERT", "--bare-child")] if args.peer else [])
+    for fmt, (who, flag) in ((f, r) for f in args.formats.split(",") for r in runs):
         path = paths[fmt]
         out = subprocess.run(
-            [sys.executable, __file__, "--child", str(path)],
+            [sys.executable, __file__, flag, str(path)],
             check=True,
             capture_output=True,
             text=True,
@@ -135,7 +182,7 @@ def main() -> None:
         assert result["stored"] == args.rows, result
         rate = args.rows / result["seconds"]
         print(
-            f"| {fmt} | {args.rows:,} | {path.stat().st_size / 1e6:,.0f} | "
+            f"| {fmt} | {who} | {args.rows:,} | {path.stat().st_size / 1e6:,.0f} | "
             f"{result['seconds']:.1f} | {rate:,.0f} | {result['cpu']:.1f} | "
             f"{result['peak_rss_mb']:,.0f} |",
             flush=True,
