@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,16 +26,21 @@ from typing import Any, Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlglot import exp
 
 from journeylens.config import WorkspaceConfig
 from journeylens.engines.base import Engine
 from journeylens.errors import InputError, NotFoundError, RecordError
 from journeylens.events.filereaders import (
+    ParquetReader,
     RejectsWriter,
     Sha256,
     TableReader,
+    direct_parquet_ok,
     open_table,
     read_ahead,
+    read_parquet_sql,
+    trim_text,
 )
 from journeylens.events.mapping import (
     Mapping,
@@ -43,7 +48,7 @@ from journeylens.events.mapping import (
     ensure_columns,
     load_mapping,
 )
-from journeylens.events.mapsql import INPUT, compile_mapping
+from journeylens.events.mapsql import INPUT, Compiled, compile_mapping
 from journeylens.events.messages import MessageDefaults, normalise_message
 from journeylens.events.report import OnError, WriteReport
 from journeylens.events.store import (
@@ -51,7 +56,10 @@ from journeylens.events.store import (
     STAGED_SCHEMA,
     AppendResult,
     append_events,
+    append_select,
+    channel_keys,
     register_source,
+    suppression_active,
 )
 from journeylens.sql import render
 
@@ -62,7 +70,14 @@ Progress = Callable[[int, int | None], None]
 
 MAX_ERRORS: Final = 1000
 FLUSH_ROWS: Final = 4_000_000
-"""Good rows are handed to the store in chunks of about this many (bounded memory)."""
+"""Rows that go through Arrow (JSON lines; files while someone is suppressed) are handed to
+the store in chunks of about this many (bounded memory)."""
+BATCH_ROWS: Final = 1_000_000
+"""CSV batches are joined into tables of at least this many rows before they are checked and
+stored (each table costs a look-up of its ids among the stored events)."""
+PART_ROWS: Final = 2_000_000
+"""A Parquet file without bad rows goes into ``events`` in parts of whole row groups of at
+least this many rows (the progress bar moves after each)."""
 JSONL_CHUNK: Final = 20_000
 _SUFFIXES: Final = {
     ".csv": "csv",
@@ -260,47 +275,74 @@ def _import_table(
                 f"{used.name}: this mapping is for JSON lines; {file.name} is {fmt}", file=str(file)
             )
         ensure_columns(used, names, file.name)
+        # CSV cells are trimmed by the read-ahead thread, unless the event id is a hash of the
+        # row (the hash reads the cells as they are in the file)
+        pretrim = fmt == "csv" and used.id is not None
         compiled = compile_mapping(
             used,
             reader.schema.append(pa.field("_row", pa.int64())),
             import_id=import_id,
             received_at=datetime.now(UTC).replace(tzinfo=None),
             file_name=file.name,
-            trim=fmt == "csv",
+            trim=fmt == "csv" and not pretrim,
         )
+        direct = not suppression_active(engine)
+        if (
+            direct
+            and isinstance(reader, ParquetReader)
+            and _parquet_direct(engine, config, reader, compiled, used, outcome, progress)
+        ):
+            return used
         select_sql, errors_sql = (
             render(compiled.select, "duckdb"),
             render(compiled.errors, "duckdb"),
         )
+        combos_sql = _combos_sql(select_sql, config)
         done = 0
         batches = stack.enter_context(
-            contextlib.closing(read_ahead(reader.batches(), depth=2 if fmt == "parquet" else 6))
+            contextlib.closing(read_ahead(_prepared(reader.batches(), pretrim), depth=2))
         )
-        for batch, rows in batches:
-            table = pa.Table.from_batches([batch]).append_column("_row", rows)
+        for batch, cells, rows in batches:
+            table = cells.append_column("_row", rows)
             errors: list[RecordError] = []
             bad = 0
             with engine.registered(INPUT, table):
-                out = engine.arrow(select_sql)
-                if out.num_rows - out["_err"].null_count:
+                if direct:
+                    combos = engine.arrow(combos_sql)
+                    bad = int(pc.sum(combos["_bad"]).as_py() or 0)
+                    out = None
+                else:
+                    out = engine.arrow(select_sql)
+                    bad = out.num_rows - out["_err"].null_count
+                if bad:
                     found = engine.arrow(errors_sql)
-                    bad = found.num_rows
                     errors = _record_errors(found.slice(0, MAX_ERRORS), file)
                     if rejects is not None:
-                        positions = pc.subtract(found["_row"], rows[0])
+                        positions = pc.index_in(found["_row"], value_set=rows)
                         rejects.write_table(
-                            table.take(positions).drop_columns(["_row"]),
+                            batch.take(positions),
                             found["error"],
                             reader.rejects_options,
                         )
-                    out = out.filter(pc.is_null(out["_err"]))
-            last = rows[-1].as_py() if len(rows) else None
-            invalid = _invalid_rows(reader, file, rejects, upto=last)
-            outcome.read += batch.num_rows + len(invalid)
-            outcome.record(
-                sorted(errors + invalid, key=lambda e: e.row or 0), bad + len(invalid), on_error
-            )
-            _stage(engine, config, outcome, out.drop_columns(["_row", "_err"]), used.data_party)
+                    if out is not None:
+                        out = out.filter(pc.is_null(out["_err"]))
+                last = rows[-1].as_py() if len(rows) else None
+                invalid = _invalid_rows(reader, file, rejects, upto=last)
+                outcome.read += batch.num_rows + len(invalid)
+                outcome.record(
+                    sorted(errors + invalid, key=lambda e: e.row or 0), bad + len(invalid), on_error
+                )
+                if out is not None:
+                    good_rows = out.drop_columns(["_row", "_err"])
+                    _stage(engine, config, outcome, good_rows, used.data_party)
+                else:
+                    good = f"SELECT * FROM ({select_sql}) AS g WHERE _err IS NULL"
+                    _note_sources(outcome, combos, used.data_party)
+                    outcome.add(
+                        append_select(
+                            engine, good if bad else select_sql, config.channel_rules, combos=combos
+                        )
+                    )
             done += batch.num_rows
             if progress is not None:
                 progress(done, reader.total_rows)
@@ -310,6 +352,105 @@ def _import_table(
     if not outcome.sources:
         outcome.sources[used.source] = used.data_party
     return used
+
+
+def _prepared(
+    batches: Iterator[tuple[pa.RecordBatch, pa.Array]], trim: bool
+) -> Iterator[tuple[pa.Table, pa.Table, pa.Array]]:
+    """Tables of :data:`BATCH_ROWS` rows or more: as read, as the mapping reads them (trimmed
+    when ``trim``), and their data-row numbers."""
+    for table, rows in _coalesce(batches, BATCH_ROWS):
+        yield table, trim_text(table) if trim else table, rows
+
+
+def _coalesce(
+    batches: Iterator[tuple[pa.RecordBatch, pa.Array]], rows: int
+) -> Iterator[tuple[pa.Table, pa.Array]]:
+    """Batches joined into tables of at least ``rows`` rows (the last may be smaller): each
+    table costs a few statements and a look-up of its ids among the stored ones."""
+    held: list[pa.RecordBatch] = []
+    numbers: list[pa.Array] = []
+    count = 0
+    for batch, row_numbers in batches:
+        held.append(batch)
+        numbers.append(row_numbers)
+        count += batch.num_rows
+        if count >= rows:
+            yield pa.Table.from_batches(held), pa.concat_arrays(numbers)
+            held, numbers, count = [], [], 0
+    if held:
+        yield pa.Table.from_batches(held), pa.concat_arrays(numbers)
+
+
+def _combos_sql(select_sql: str, config: WorkspaceConfig) -> str:
+    """Over a mapped batch: each distinct combination of the channel's inputs, with ``_n``, its
+    good rows, and ``_bad``, its rows that fail a check (one pass does both)."""
+    keys = ", ".join(f'"{k}"' for k in channel_keys(config.channel_rules))
+    return (
+        f"SELECT {keys}{', ' if keys else ''}count(*) FILTER (WHERE _err IS NULL) AS _n, "
+        f"count(_err) AS _bad FROM ({select_sql}) AS m{' GROUP BY ALL' if keys else ''}"
+    )
+
+
+def _note_sources(outcome: _Outcome, combos: pa.Table, default_party: str) -> None:
+    if "source" in combos.column_names:
+        good = combos.filter(pc.greater(combos["_n"], 0))
+        for source in pc.unique(good["source"]).to_pylist():
+            outcome.sources.setdefault(source, default_party)
+
+
+def _parquet_direct(
+    engine: Engine,
+    config: WorkspaceConfig,
+    reader: ParquetReader,
+    compiled: Compiled,
+    used: Mapping,
+    outcome: _Outcome,
+    progress: Progress | None,
+) -> bool:
+    """Import a Parquet file without a bad row straight from DuckDB's reader: one pass checks
+    the whole file (and counts the channel's input combinations), then the rows go from the
+    file into ``events`` in parts of whole row groups. False, having stored nothing, when the
+    file has a bad row or a column DuckDB might read differently from pyarrow (the batch path
+    then imports it, with the errors and rejects of each bad row)."""
+    if engine.dialect != "duckdb" or not direct_parquet_ok(reader.schema):
+        return False
+    whole = _on_parquet(compiled.select, reader.path)
+    combos = engine.arrow(_combos_sql(whole, config))
+    if pc.sum(combos["_bad"]).as_py():
+        return False
+    bounds = reader.parts(PART_ROWS)
+    parts = [_on_parquet(compiled.select, reader.path, lo, hi) for lo, hi in bounds]
+    total = reader.total_rows
+
+    def step(index: int) -> None:
+        if progress is not None:
+            progress(bounds[index][1], total)
+
+    _note_sources(outcome, combos, used.data_party)
+    outcome.read += int(pc.sum(combos["_n"]).as_py() or 0)
+    outcome.add(
+        append_select(
+            engine, whole, config.channel_rules, combos=combos, parts=parts, after_part=step
+        )
+    )
+    return True
+
+
+def _on_parquet(
+    select: exp.Select, path: Path, lo: int | None = None, hi: int | None = None
+) -> str:
+    """The mapped SELECT over DuckDB's reader of ``path`` (data rows ``lo < _row <= hi``)
+    instead of a registered batch."""
+    source = read_parquet_sql(path, lo, hi)
+    return render(
+        select.transform(
+            lambda node: (
+                source.copy() if isinstance(node, exp.Table) and node.name == INPUT else node
+            )
+        ),
+        "duckdb",
+    )
 
 
 def _record_errors(found: pa.Table, file: Path) -> list[RecordError]:

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
@@ -35,8 +35,11 @@ __all__ = [
     "STAGED_SCHEMA",
     "AppendResult",
     "append_events",
+    "append_select",
+    "channel_keys",
     "migrate",
     "register_source",
+    "suppression_active",
 ]
 
 IMPORT_COLUMNS: tuple[Column, ...] = (
@@ -178,6 +181,25 @@ def append_events(
 
 
 @functools.lru_cache(maxsize=32)  # rendering costs ~50 ms; a server appends many small batches
+def _channel_parts(channel_rules: tuple[ChannelRule, ...]) -> tuple[tuple[str, ...], str]:
+    """The staged columns the channel expression reads, and the expression as DuckDB SQL."""
+    expression = channel_expression(channel_rules)
+    staged = set(STAGED_SCHEMA.names)
+    keys = tuple(sorted({c.name for c in expression.find_all(exp.Column)} & staged))
+    return keys, render(expression, "duckdb")
+
+
+def channel_keys(channel_rules: Sequence[ChannelRule] = ()) -> tuple[str, ...]:
+    """The staged columns the channel of a row depends on (``explicit_channel``, ``source``,
+    ``event``, ``type``, ``context``): the channel is derived once per distinct combination."""
+    return _channel_parts(tuple(channel_rules))[0]
+
+
+def _key_match(keys: Iterable[str]) -> str:
+    return " AND ".join(f's."{k}" IS NOT DISTINCT FROM c."{k}"' for k in keys) or "TRUE"
+
+
+@functools.lru_cache(maxsize=32)
 def _channel_join(channel_rules: tuple[ChannelRule, ...]) -> str:
     """A join that gives each row of ``_jl_batch`` (alias ``s``) its derived channel.
 
@@ -185,15 +207,118 @@ def _channel_join(channel_rules: tuple[ChannelRule, ...]) -> str:
     channel, source, event, type, context) whose combinations repeat a lot (a CRM or POS file
     has a handful), so it is computed once per distinct combination and joined back.
     """
-    expression = channel_expression(channel_rules)
-    staged = set(STAGED_SCHEMA.names)
-    keys = sorted({c.name for c in expression.find_all(exp.Column)} & staged)
+    keys, derived = _channel_parts(channel_rules)
     key_list = ", ".join(f'"{k}"' for k in keys)
-    derived = render(expression, "duckdb")
-    on = " AND ".join(f's."{k}" IS NOT DISTINCT FROM c."{k}"' for k in keys) or "TRUE"
     return (
         f' JOIN (SELECT {key_list}{", " if keys else ""}{derived} AS "channel" '
-        f"FROM (SELECT DISTINCT {key_list or '1 AS _one'} FROM _jl_batch) AS k) AS c ON {on}"
+        f"FROM (SELECT DISTINCT {key_list or '1 AS _one'} FROM _jl_batch) AS k) AS c "
+        f"ON {_key_match(keys)}"
+    )
+
+
+def suppression_active(engine: Engine) -> bool:
+    """Whether anyone is suppressed (then appends go through
+    :func:`~journeylens.privacy.suppression.drop_suppressed`, on Arrow batches)."""
+    return engine.table_exists("suppressions") and bool(
+        engine.scalar("SELECT EXISTS (SELECT 1 FROM suppressions)")
+    )
+
+
+def append_select(
+    engine: Engine,
+    query: str,
+    channel_rules: Sequence[ChannelRule] = (),
+    *,
+    combos: pa.Table | None = None,
+    parts: Sequence[str] = (),
+    after_part: Callable[[int], None] | None = None,
+) -> AppendResult:
+    """Store the rows of ``query`` that are not stored yet, straight from SQL into ``events``
+    (no Arrow round trip). Run it inside a transaction; same contract as
+    :func:`append_events` (dedupe on ``event_id``, first row wins; channel derived).
+
+    ``query`` is a DuckDB SELECT with the columns of :data:`STAGED_SCHEMA` and ``_row``, a
+    number unique to each row that orders them (the row of a repeated id with the smallest
+    ``_row`` is stored). It is read several times (channel combinations, repeated ids, ids
+    already stored, the insert), so it should be cheap to recompute (a file or a registered
+    batch, not a join).
+
+    ``combos``: the distinct combinations of the :func:`channel_keys` columns of ``query``
+    with ``_n``, how many rows have each, when the caller has counted them already.
+    ``parts``: SELECTs whose rows together are those of ``query``, inserted one after the
+    other (each followed by ``after_part(its index)``, for a progress bar); by default
+    ``query`` is inserted at once.
+
+    When people are suppressed (:func:`suppression_active`), each part goes through
+    :func:`append_events` as an Arrow table instead.
+    """
+    pieces = list(parts) or [query]
+    keys, derived = _channel_parts(tuple(channel_rules))
+    key_list = ", ".join(f'"{k}"' for k in keys)
+    if suppression_active(engine):
+        total = AppendResult(0, 0)
+        for index, piece in enumerate(pieces):
+            result = append_events(engine, engine.arrow(piece), channel_rules)
+            total = AppendResult(
+                total.stored + result.stored,
+                total.duplicates + result.duplicates,
+                list(dict.fromkeys(total.duplicate_ids + result.duplicate_ids))[:100],
+                total.suppressed + result.suppressed,
+            )
+            if after_part is not None:
+                after_part(index)
+        return total
+    if combos is None:
+        combos = engine.arrow(
+            f"SELECT {key_list}{', ' if keys else ''}count(*) AS _n FROM ({query}) AS q"
+            + (" GROUP BY ALL" if keys else "")
+        )
+    n = int(pc.sum(combos["_n"]).as_py() or 0)
+    if n == 0:
+        return AppendResult(0, 0)
+    combos = combos.filter(pc.greater(combos["_n"], 0)).select(list(keys))
+    with ExitStack() as stack:
+        stack.enter_context(engine.registered("_jl_keys", combos))
+        channels = engine.arrow(
+            f'SELECT {key_list}{", " if keys else ""}{derived} AS "channel" FROM _jl_keys'
+        )
+        stack.enter_context(engine.registered("_jl_channels", channels))
+        firsts = engine.arrow(
+            f"SELECT event_id, min(_row) AS first_row, count(*) AS n FROM ({query}) AS q "
+            "GROUP BY event_id HAVING count(*) > 1"
+        )
+        unique_ids = n - (pc.sum(firsts["n"]).as_py() or 0) + firsts.num_rows
+        seen = pa.table({"event_id": pa.array([], pa.string())})
+        if engine.scalar("SELECT EXISTS (SELECT 1 FROM events)"):
+            seen = engine.arrow(
+                f"SELECT DISTINCT q.event_id FROM ({query}) AS q "
+                "SEMI JOIN events e ON e.event_id = q.event_id"
+            )
+        conditions = []
+        if seen.num_rows:
+            stack.enter_context(engine.registered("_jl_seen", seen))
+            conditions.append("s.event_id NOT IN (SELECT event_id FROM _jl_seen)")
+        if firsts.num_rows:
+            stack.enter_context(engine.registered("_jl_firsts", firsts))
+            conditions.append(
+                "NOT EXISTS (SELECT 1 FROM _jl_firsts f "
+                "WHERE f.event_id = s.event_id AND f.first_row <> s._row)"
+            )
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        select_list = ", ".join(
+            'c."channel"' if c.name == "channel" else f's."{c.name}"' for c in EVENT_COLUMNS
+        )
+        for index, piece in enumerate(pieces):
+            engine.execute(
+                f"INSERT INTO events ({_NAMES}) SELECT {select_list} FROM ({piece}) AS s "
+                f"JOIN _jl_channels AS c ON {_key_match(keys)}{where}"
+            )
+            if after_part is not None:
+                after_part(index)
+    stored = unique_ids - seen.num_rows
+    duplicate_ids = seen["event_id"].to_pylist()[:100] + firsts["event_id"].to_pylist()[:100]
+    return AppendResult(
+        stored=stored, duplicates=n - stored, duplicate_ids=list(dict.fromkeys(duplicate_ids))[:100]
     )
 
 
