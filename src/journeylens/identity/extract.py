@@ -12,8 +12,9 @@ state after several incremental runs equals the state of one full run:
 * ``_identity_traits`` / ``_identity_account_traits`` — the latest non-empty value of each
   trait per signature / per account; ``_identity_groups`` — group ids per signature.
 
-Rows are keyed by salted 64-bit hashes (the ``_jl_*`` macros), so no step looks keys up; a
-second, independent hash detects two values sharing a key (then the caller re-salts).
+Rows are keyed by salted 64-bit hashes (the ``_jl_*`` macros), so no step looks keys up.
+Signatures and identifiers are grouped by their values, not by their keys, so two values that
+share a key give two rows with one key: that is checked (then the caller re-salts).
 Two passes read the events: one grouped by signature, one over the traits JSON. Only the
 distinct phone texts of the batch reach Python (``phonenumbers`` parses them, in a thread, while
 DuckDB reads the signatures).
@@ -62,22 +63,25 @@ class KeyCollision(StorageError):
 
 def define_keys(engine: Engine, salt: int) -> None:
     """The key macros, salted: ``_jl_node(kind, value)`` (0 for a null value),
-    ``_jl_sig(user_id, anonymous_id)`` and their independent twins ``_jl_node2``/``_jl_sig2``
-    (used only to detect collisions)."""
-    s, s2 = int(salt), int(salt) + 7919
+    ``_jl_sig(user_id, anonymous_id)`` and ``_jl_link(u, a, t, reason)``.
+
+    DuckDB hashes each argument and combines the hashes, so a salt passed as an argument
+    leaves two texts with the same 64-bit hash colliding under every salt. After a collision
+    (salt > 0) the salt is therefore appended to the texts themselves, which changes their
+    hashes; the first run keeps the cheaper form.
+    """
+    s = int(salt)
+    if s == 0:
+        node, uid, aid = "hash(0, k, v)", "coalesce(u, '')", "coalesce(a, '')"
+    else:
+        tail = f"'~{s}'"
+        node = f"hash({s}, k, v || {tail})"
+        uid, aid = f"coalesce(u, '') || {tail}", f"coalesce(a, '') || {tail}"
     engine.execute(
         f"CREATE OR REPLACE TEMP MACRO _jl_node(k, v) AS "
-        f"CASE WHEN v IS NULL THEN 0::UBIGINT ELSE hash({s}, k, v) END"
+        f"CASE WHEN v IS NULL THEN 0::UBIGINT ELSE {node} END"
     )
-    engine.execute(f"CREATE OR REPLACE TEMP MACRO _jl_node2(k, v) AS hash({s2}, v, k)")
-    engine.execute(
-        f"CREATE OR REPLACE TEMP MACRO _jl_sig(u, a) AS "
-        f"hash({s}, 'sig', coalesce(u, ''), coalesce(a, ''))"
-    )
-    engine.execute(
-        f"CREATE OR REPLACE TEMP MACRO _jl_sig2(u, a) AS "
-        f"hash({s2}, coalesce(a, ''), 'sig', coalesce(u, ''))"
-    )
+    engine.execute(f"CREATE OR REPLACE TEMP MACRO _jl_sig(u, a) AS hash({s}, 'sig', {uid}, {aid})")
     engine.execute(
         f"CREATE OR REPLACE TEMP MACRO _jl_link(u, a, t, r) AS hash({s}, 'link', u, a, t, r)"
     )
@@ -151,13 +155,19 @@ def extract_batch(engine: Engine, config: IdentityConfig, *, full: bool) -> None
 def _signatures(engine: Engine) -> None:
     """Pass 1: the batch grouped by signature; pairs of ids per reason; aliases; groups."""
     engine.execute(
-        "CREATE OR REPLACE TEMP TABLE _idb_sig AS SELECT sig, any_value(user_id) AS user_id, "
-        "any_value(anonymous_id) AS anonymous_id, min(h2) <> max(h2) AS collision, "
+        "CREATE OR REPLACE TEMP TABLE _idb_sig AS SELECT sig, user_id, anonymous_id, "
         "min((ts, event_id)) AS first, max(ts) AS last_ts, count(*) AS events, "
         "count(*) FILTER (WHERE type IN ('track', 'page', 'screen')) AS touchpoints "
-        "FROM (SELECT *, _jl_sig2(user_id, anonymous_id) AS h2 FROM _idb_src) GROUP BY sig"
+        "FROM _idb_src GROUP BY sig, user_id, anonymous_id"
     )
-    if engine.scalar("SELECT count(*) FROM _idb_sig WHERE collision"):
+    # grouped by value: a key shared by two signatures shows as two rows, in the batch or
+    # against a stored signature (whose ids are keyed by nodes, themselves checked)
+    if engine.scalar(
+        "SELECT (SELECT count(*) - count(DISTINCT sig) FROM _idb_sig) + (SELECT count(*) "
+        "FROM _idb_sig m JOIN _identity_sigs s USING (sig) "
+        "WHERE s.u <> coalesce(_jl_node('user_id', m.user_id), 0) "
+        "OR s.a <> coalesce(_jl_node('anonymous_id', m.anonymous_id), 0))"
+    ):
         raise KeyCollision("two signatures share a key")
     engine.execute(
         "CREATE OR REPLACE TEMP TABLE _idb_pair AS SELECT any_value(user_id) AS user_id, "
@@ -267,9 +277,7 @@ def _nodes(engine: Engine, *, full: bool) -> None:
     stats3 = "(first[1], first[2]) AS first, last_ts, events"
     engine.execute(
         "CREATE OR REPLACE TEMP TABLE _idb_mention AS SELECT _jl_node(kind, value) AS node, "
-        "any_value(kind) AS kind, any_value(value) AS value, "
-        "min(_jl_node2(kind, value)) <> max(_jl_node2(kind, value)) AS collision, "
-        "bool_or(observed) AS observed, min(first) AS first, max(last_ts) AS last_ts, "
+        "kind, value, bool_or(observed) AS observed, min(first) AS first, max(last_ts) AS last_ts, "
         "sum(events)::BIGINT AS events FROM ("
         f" SELECT 'user_id' AS kind, user_id AS value, true AS observed, {stats}"
         " FROM _idb_sig WHERE user_id IS NOT NULL"
@@ -280,12 +288,13 @@ def _nodes(engine: Engine, *, full: bool) -> None:
         f" UNION ALL SELECT 'user_id', previous_id, false, {stats3} FROM _idb_prev"
         " WHERE previous_id <> user_id"
         f" UNION ALL SELECT kind, value, true, {stats3} FROM _idb_tagg"
-        ") GROUP BY 1"
+        ") GROUP BY kind, value"
     )
+    # grouped by value: two identifiers sharing a key are two rows with one key
     collisions = engine.scalar(
-        "SELECT count(*) FROM _idb_mention m LEFT JOIN _identity_nodes n USING (node) "
-        "WHERE m.collision OR m.node = 0 OR (n.node IS NOT NULL "
-        "AND (n.kind <> m.kind OR n.value <> m.value))"
+        "SELECT (SELECT count(*) - count(DISTINCT node) FROM _idb_mention) + (SELECT count(*) "
+        "FROM _idb_mention m LEFT JOIN _identity_nodes n USING (node) "
+        "WHERE m.node = 0 OR (n.node IS NOT NULL AND (n.kind <> m.kind OR n.value <> m.value)))"
     )
     if collisions:
         raise KeyCollision("two identifiers share a key")

@@ -87,7 +87,7 @@ def _key(name: str, doc: str) -> Column:
 
 
 # Keys are 64-bit hashes (DuckDB ``hash``, salted) of the values they stand for: no table
-# lookup is needed to find them; a second hash checks that no two values share one.
+# lookup is needed to find them; resolving checks that no two values share one.
 NODE_COLUMNS: Final = (
     _key("node", "hash of (kind, value)"),
     Column("kind", pa.string(), "VARCHAR", "user_id, anonymous_id or a trait key", nullable=False),
