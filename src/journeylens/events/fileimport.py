@@ -57,9 +57,9 @@ from journeylens.events.store import (
     AppendResult,
     append_events,
     append_select,
-    channel_keys,
     register_source,
     suppression_active,
+    survey,
 )
 from journeylens.sql import render
 
@@ -297,7 +297,6 @@ def _import_table(
             render(compiled.select, "duckdb"),
             render(compiled.errors, "duckdb"),
         )
-        combos_sql = _combos_sql(select_sql, config)
         done = 0
         batches = stack.enter_context(
             contextlib.closing(read_ahead(_prepared(reader.batches(), pretrim), depth=2))
@@ -308,20 +307,20 @@ def _import_table(
             bad = 0
             with engine.registered(INPUT, table):
                 if direct:
-                    combos = engine.arrow(combos_sql)
-                    bad = int(pc.sum(combos["_bad"]).as_py() or 0)
+                    found = survey(engine, select_sql, config.channel_rules, check="_err")
+                    bad = found.bad
                     out = None
                 else:
                     out = engine.arrow(select_sql)
                     bad = out.num_rows - out["_err"].null_count
                 if bad:
-                    found = engine.arrow(errors_sql)
-                    errors = _record_errors(found.slice(0, MAX_ERRORS), file)
+                    wrong = engine.arrow(errors_sql)
+                    errors = _record_errors(wrong.slice(0, MAX_ERRORS), file)
                     if rejects is not None:
-                        positions = pc.index_in(found["_row"], value_set=rows)
+                        positions = pc.index_in(wrong["_row"], value_set=rows)
                         rejects.write_table(
                             batch.take(positions),
-                            found["error"],
+                            wrong["error"],
                             reader.rejects_options,
                         )
                     if out is not None:
@@ -337,10 +336,13 @@ def _import_table(
                     _stage(engine, config, outcome, good_rows, used.data_party)
                 else:
                     good = f"SELECT * FROM ({select_sql}) AS g WHERE _err IS NULL"
-                    _note_sources(outcome, combos, used.data_party)
+                    _note_sources(outcome, found.combos, used.data_party)
                     outcome.add(
                         append_select(
-                            engine, good if bad else select_sql, config.channel_rules, combos=combos
+                            engine,
+                            good if bad else select_sql,
+                            config.channel_rules,
+                            surveyed=found,
                         )
                     )
             done += batch.num_rows
@@ -382,16 +384,6 @@ def _coalesce(
         yield pa.Table.from_batches(held), pa.concat_arrays(numbers)
 
 
-def _combos_sql(select_sql: str, config: WorkspaceConfig) -> str:
-    """Over a mapped batch: each distinct combination of the channel's inputs, with ``_n``, its
-    good rows, and ``_bad``, its rows that fail a check (one pass does both)."""
-    keys = ", ".join(f'"{k}"' for k in channel_keys(config.channel_rules))
-    return (
-        f"SELECT {keys}{', ' if keys else ''}count(*) FILTER (WHERE _err IS NULL) AS _n, "
-        f"count(_err) AS _bad FROM ({select_sql}) AS m{' GROUP BY ALL' if keys else ''}"
-    )
-
-
 def _note_sources(outcome: _Outcome, combos: pa.Table, default_party: str) -> None:
     if "source" in combos.column_names:
         good = combos.filter(pc.greater(combos["_n"], 0))
@@ -416,8 +408,8 @@ def _parquet_direct(
     if engine.dialect != "duckdb" or not direct_parquet_ok(reader.schema):
         return False
     whole = _on_parquet(compiled.select, reader.path)
-    combos = engine.arrow(_combos_sql(whole, config))
-    if pc.sum(combos["_bad"]).as_py():
+    found = survey(engine, whole, config.channel_rules, check="_err")
+    if found.bad:
         return False
     bounds = reader.parts(PART_ROWS)
     parts = [_on_parquet(compiled.select, reader.path, lo, hi) for lo, hi in bounds]
@@ -427,11 +419,11 @@ def _parquet_direct(
         if progress is not None:
             progress(bounds[index][1], total)
 
-    _note_sources(outcome, combos, used.data_party)
-    outcome.read += int(pc.sum(combos["_n"]).as_py() or 0)
+    _note_sources(outcome, found.combos, used.data_party)
+    outcome.read += found.good
     outcome.add(
         append_select(
-            engine, whole, config.channel_rules, combos=combos, parts=parts, after_part=step
+            engine, whole, config.channel_rules, surveyed=found, parts=parts, after_part=step
         )
     )
     return True
@@ -441,16 +433,8 @@ def _on_parquet(
     select: exp.Select, path: Path, lo: int | None = None, hi: int | None = None
 ) -> str:
     """The mapped SELECT over DuckDB's reader of ``path`` (data rows ``lo < _row <= hi``)
-    instead of a registered batch."""
-    source = read_parquet_sql(path, lo, hi)
-    return render(
-        select.transform(
-            lambda node: (
-                source.copy() if isinstance(node, exp.Table) and node.name == INPUT else node
-            )
-        ),
-        "duckdb",
-    )
+    instead of a registered batch: the reader is a CTE named like the batch."""
+    return render(select.with_(INPUT, as_=read_parquet_sql(path, lo, hi).this), "duckdb")
 
 
 def _record_errors(found: pa.Table, file: Path) -> list[RecordError]:

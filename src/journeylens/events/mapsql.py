@@ -280,7 +280,13 @@ class _Builder:
             return _fn("timezone", _s("UTC"), _fn("timezone", zone, naive))
 
         def aware(value: exp.Expression) -> exp.Expression:
-            return _fn("timezone", _s("UTC"), value)
+            # the UTC wall time of an instant: its microseconds since 1970 as a TIMESTAMP,
+            # twice as fast as timezone('UTC', …), which is kept for ±infinity
+            return (
+                exp.Case()
+                .when(_fn("isfinite", value), _fn("make_timestamp", _fn("epoch_us", value)))
+                .else_(_fn("timezone", _s("UTC"), value.copy()))
+            )
 
         expected = "an ISO-8601 timestamp (e.g. 2026-11-22T10:15:00Z)"
         if spec.unix is not None:

@@ -15,6 +15,7 @@ import functools
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -34,12 +35,14 @@ __all__ = [
     "SOURCE_COLUMNS",
     "STAGED_SCHEMA",
     "AppendResult",
+    "Survey",
     "append_events",
     "append_select",
     "channel_keys",
     "migrate",
     "register_source",
     "suppression_active",
+    "survey",
 ]
 
 IMPORT_COLUMNS: tuple[Column, ...] = (
@@ -224,12 +227,52 @@ def suppression_active(engine: Engine) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Survey:
+    """What one pass over a query of staged rows found (see :func:`survey`)."""
+
+    combos: pa.Table
+    """Each distinct combination of the :func:`channel_keys` columns, with ``_n`` (its good
+    rows) and ``_bad`` (its rows that fail a check)."""
+
+    @property
+    def good(self) -> int:
+        return int(pc.sum(self.combos["_n"]).as_py() or 0)
+
+    @property
+    def bad(self) -> int:
+        return int(pc.sum(self.combos["_bad"]).as_py() or 0)
+
+
+def survey(
+    engine: Engine,
+    query: str,
+    channel_rules: Sequence[ChannelRule] = (),
+    *,
+    check: str | None = None,
+) -> Survey:
+    """One pass over ``query`` (staged columns and ``_row``): the channel's input combinations
+    and how many rows have each. ``check``: a column that is NULL for a good row; the rows
+    where it is not are counted apart, as bad. (The ids repeated in ``query`` are looked for
+    by :func:`append_select`, over the good rows only: folding that aggregate into this one
+    with ``GROUPING SETS`` was slower, as each id's count then has to compute the checks.)"""
+    keys = channel_keys(channel_rules)
+    key_list = ", ".join(f'"{k}"' for k in keys)
+    good = f" FILTER (WHERE {check} IS NULL)" if check else ""
+    bad = f"count({check})" if check else "0"
+    combos = engine.arrow(
+        f"SELECT {key_list}{', ' if keys else ''}count(*){good} AS _n, {bad} AS _bad "
+        f"FROM ({query}) AS q{' GROUP BY ALL' if keys else ''}"
+    )
+    return Survey(combos)
+
+
 def append_select(
     engine: Engine,
     query: str,
     channel_rules: Sequence[ChannelRule] = (),
     *,
-    combos: pa.Table | None = None,
+    surveyed: Survey | None = None,
     parts: Sequence[str] = (),
     after_part: Callable[[int], None] | None = None,
 ) -> AppendResult:
@@ -239,12 +282,12 @@ def append_select(
 
     ``query`` is a DuckDB SELECT with the columns of :data:`STAGED_SCHEMA` and ``_row``, a
     number unique to each row that orders them (the row of a repeated id with the smallest
-    ``_row`` is stored). It is read several times (channel combinations, repeated ids, ids
-    already stored, the insert), so it should be cheap to recompute (a file or a registered
-    batch, not a join).
+    ``_row`` is stored). It is read up to four times (:func:`survey`, ids already stored,
+    the insert; the ids repeated in it), so it should be cheap to recompute (a file or a
+    registered batch).
 
-    ``combos``: the distinct combinations of the :func:`channel_keys` columns of ``query``
-    with ``_n``, how many rows have each, when the caller has counted them already.
+    ``surveyed``: :func:`survey` of ``query``, when the caller has it already (with a check
+    column, ``query`` must then keep only the good rows).
     ``parts``: SELECTs whose rows together are those of ``query``, inserted one after the
     other (each followed by ``after_part(its index)``, for a progress bar); by default
     ``query`` is inserted at once.
@@ -253,8 +296,6 @@ def append_select(
     :func:`append_events` as an Arrow table instead.
     """
     pieces = list(parts) or [query]
-    keys, derived = _channel_parts(tuple(channel_rules))
-    key_list = ", ".join(f'"{k}"' for k in keys)
     if suppression_active(engine):
         total = AppendResult(0, 0)
         for index, piece in enumerate(pieces):
@@ -268,26 +309,17 @@ def append_select(
             if after_part is not None:
                 after_part(index)
         return total
-    if combos is None:
-        combos = engine.arrow(
-            f"SELECT {key_list}{', ' if keys else ''}count(*) AS _n FROM ({query}) AS q"
-            + (" GROUP BY ALL" if keys else "")
-        )
-    n = int(pc.sum(combos["_n"]).as_py() or 0)
+    found = surveyed if surveyed is not None else survey(engine, query, channel_rules)
+    n = found.good
     if n == 0:
         return AppendResult(0, 0)
-    combos = combos.filter(pc.greater(combos["_n"], 0)).select(list(keys))
+    firsts = engine.arrow(
+        f"SELECT event_id, min(_row) AS first_row, count(*) AS n FROM ({query}) AS q "
+        "GROUP BY event_id HAVING count(*) > 1"
+    )
+    unique_ids = n - (pc.sum(firsts["n"]).as_py() or 0) + firsts.num_rows
     with ExitStack() as stack:
-        stack.enter_context(engine.registered("_jl_keys", combos))
-        channels = engine.arrow(
-            f'SELECT {key_list}{", " if keys else ""}{derived} AS "channel" FROM _jl_keys'
-        )
-        stack.enter_context(engine.registered("_jl_channels", channels))
-        firsts = engine.arrow(
-            f"SELECT event_id, min(_row) AS first_row, count(*) AS n FROM ({query}) AS q "
-            "GROUP BY event_id HAVING count(*) > 1"
-        )
-        unique_ids = n - (pc.sum(firsts["n"]).as_py() or 0) + firsts.num_rows
+        channel, params = _channel_source(engine, found.combos, channel_rules, stack)
         seen = pa.table({"event_id": pa.array([], pa.string())})
         if engine.scalar("SELECT EXISTS (SELECT 1 FROM events)"):
             seen = engine.arrow(
@@ -306,12 +338,18 @@ def append_select(
             )
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         select_list = ", ".join(
-            'c."channel"' if c.name == "channel" else f's."{c.name}"' for c in EVENT_COLUMNS
+            channel if c.name == "channel" else f's."{c.name}"' for c in EVENT_COLUMNS
+        )
+        join = (
+            ""
+            if params
+            else f" JOIN _jl_channels AS c ON {channel_on(found.combos, channel_rules)}"
         )
         for index, piece in enumerate(pieces):
             engine.execute(
-                f"INSERT INTO events ({_NAMES}) SELECT {select_list} FROM ({piece}) AS s "
-                f"JOIN _jl_channels AS c ON {_key_match(keys)}{where}"
+                f"INSERT INTO events ({_NAMES}) SELECT {select_list} FROM ({piece}) AS s"
+                f"{join}{where}",
+                params or None,
             )
             if after_part is not None:
                 after_part(index)
@@ -320,6 +358,36 @@ def append_select(
     return AppendResult(
         stored=stored, duplicates=n - stored, duplicate_ids=list(dict.fromkeys(duplicate_ids))[:100]
     )
+
+
+def _varying(combos: pa.Table, keys: Sequence[str]) -> list[str]:
+    """The keys that take more than one value (NULL counts as one) among ``combos``: the
+    others are the same on every row and need no join condition."""
+    return [k for k in keys if pc.count_distinct(combos[k], mode="all").as_py() > 1]
+
+
+def _channel_source(
+    engine: Engine, combos: pa.Table, channel_rules: Sequence[ChannelRule], stack: ExitStack
+) -> tuple[str, list[Any]]:
+    """The channel of each combination: ``('?', [channel])`` when the rows have one combination
+    (no join), else ``('c."channel"', [])`` with ``_jl_channels`` registered for the join."""
+    keys, derived = _channel_parts(tuple(channel_rules))
+    key_list = ", ".join(f'"{k}"' for k in keys)
+    combos = combos.filter(pc.greater(combos["_n"], 0)).select(list(keys))
+    stack.enter_context(engine.registered("_jl_keys", combos))
+    channels = engine.arrow(
+        f'SELECT {key_list}{", " if keys else ""}{derived} AS "channel" FROM _jl_keys'
+    )
+    if channels.num_rows == 1:
+        return "?", [channels["channel"][0].as_py()]
+    stack.enter_context(engine.registered("_jl_channels", channels))
+    return 'c."channel"', []
+
+
+def channel_on(combos: pa.Table, channel_rules: Sequence[ChannelRule] = ()) -> str:
+    """The join condition of rows ``s`` with their channel ``c``, on the keys that vary."""
+    good = combos.filter(pc.greater(combos["_n"], 0))
+    return _key_match(_varying(good, channel_keys(channel_rules)))
 
 
 def register_source(
