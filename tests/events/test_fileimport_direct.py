@@ -18,10 +18,13 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlglot import exp
 
 from journeylens import Workspace
 from journeylens.events import fileimport, filereaders
 from journeylens.events.filereaders import SPACES, direct_parquet_ok, trim_text
+from journeylens.events.mapsql import _Builder
+from journeylens.sql import render
 
 Writer = Callable[..., Path]
 COMPARED = "event_id, type, event, anonymous_id, user_id, ts, channel, source, revenue, properties"
@@ -241,3 +244,45 @@ def test_rejects_after_a_row_with_too_many_fields_are_the_right_rows(
         ["e2", "track", "x", "a1", "2026-01-01T00:00:00Z,extra"],
         ["e4", "track", "x", "a1", "yesterday"],
     ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.none() | st.text(max_size=6),
+            st.none() | st.integers(-(2**63), 2**63 - 1),
+            st.none() | st.floats(allow_nan=True, allow_infinity=True),
+            st.none() | st.booleans(),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    names=st.lists(st.text(min_size=1, max_size=4), min_size=4, max_size=4, unique=True),
+)
+def test_flat_json_object_is_the_text_json_object_gives(
+    rows: list[tuple[Any, ...]], names: list[str]
+) -> None:
+    """The properties object written out with concat_ws is the text DuckDB's
+    json_strip_nulls(json_object(...)) gives, for text (quotes, control characters), integers,
+    floats (NaN, infinities), booleans and NULLs, with any key."""
+    table = pa.table(
+        {
+            "s": pa.array([r[0] for r in rows], pa.string()),
+            "i": pa.array([r[1] for r in rows], pa.int64()),
+            "f": pa.array([r[2] for r in rows], pa.float64()),
+            "b": pa.array([r[3] for r in rows], pa.bool_()),
+        }
+    )
+    columns = ["s", "i", "f", "b"]
+    ours = _Builder.flat_object(
+        {name: exp.column(c) for name, c in zip(names, columns, strict=True)}
+    )
+    pairs = ", ".join(f"?, {c}" for c in columns)
+    con = duckdb.connect()
+    con.register("t", table)
+    theirs = con.execute(
+        f"SELECT CAST(json_strip_nulls(json_object({pairs})) AS VARCHAR) AS j FROM t", names
+    ).fetchall()
+    got = con.execute(f"SELECT {render(ours, 'duckdb')} AS j FROM t").fetchall()
+    assert got == theirs
