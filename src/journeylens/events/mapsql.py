@@ -382,8 +382,9 @@ class _Builder:
     ) -> exp.Expression | None:
         if not specs:
             return base
-        if base is None and not any(isinstance(spec, dict) for spec in specs.values()):
-            return self.flat_object({name: self.typed(spec) for name, spec in specs.items()})
+        flat = {name: spec for name, spec in specs.items() if not isinstance(spec, dict)}
+        if base is None and len(flat) == len(specs):
+            return self.flat_object({name: self.typed(spec) for name, spec in flat.items()})
         args: list[exp.Expression] = []
         for name, spec in specs.items():
             args.append(_s(name))
