@@ -173,6 +173,7 @@ def test_csv_batches_keep_the_first_good_row_of_each_id(
         with _ws(folder / "ws") as ws:
             report = ws.import_file(path, on_error="skip")
             rows = ws.engine.rows("SELECT event_id, event FROM events ORDER BY event_id")
+            again = ws.import_file(path, on_error="skip")
     finally:
         fileimport.BATCH_ROWS, filereaders.CSV_BLOCK = old
     expected = first_wins(good_rows)
@@ -181,6 +182,7 @@ def test_csv_batches_keep_the_first_good_row_of_each_id(
     assert (report.read, report.rejected) == (len(ids), rejected)
     assert (report.stored, report.duplicates) == (len(expected), len(good_rows) - len(expected))
     assert [e.row for e in report.errors] == sorted(i + 1 for i in bad if i < len(ids))
+    assert (again.stored, again.duplicates) == (0, len(good_rows))
 
 
 @given(st.lists(st.text(alphabet=SPACES + "\t\n\r\u2028\u200bab é", max_size=8), max_size=20))

@@ -55,6 +55,7 @@ from journeylens.events.store import (
     IMPORT_COLUMNS,
     STAGED_SCHEMA,
     AppendResult,
+    ImportIds,
     append_events,
     append_select,
     register_source,
@@ -301,6 +302,7 @@ def _import_table(
         batches = stack.enter_context(
             contextlib.closing(read_ahead(_prepared(reader.batches(), pretrim), depth=2))
         )
+        ids = ImportIds(engine)  # dropped with the transaction if the import fails
         for batch, cells, rows in batches:
             table = cells.append_column("_row", rows)
             errors: list[RecordError] = []
@@ -343,6 +345,7 @@ def _import_table(
                             good if bad else select_sql,
                             config.channel_rules,
                             surveyed=found,
+                            ids=ids,
                         )
                     )
             done += batch.num_rows
@@ -351,6 +354,7 @@ def _import_table(
         invalid = _invalid_rows(reader, file, rejects)
         outcome.read += len(invalid)
         outcome.record(invalid, len(invalid), on_error)
+        ids.close()
     if not outcome.sources:
         outcome.sources[used.source] = used.data_party
     return used
