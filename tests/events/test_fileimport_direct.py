@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from sqlglot import exp
 
 from journeylens import Workspace
-from journeylens.events import fileimport, filereaders
+from journeylens.events import filereaders, tableimport
 from journeylens.events.filereaders import SPACES, direct_parquet_ok, trim_text
 from journeylens.events.mapsql import _Builder
 from journeylens.sql import render
@@ -71,7 +71,7 @@ def test_direct_parquet_stores_what_the_batch_path_stores(
     results = {}
     for label, direct in (("direct", True), ("batches", False)):
         if not direct:
-            monkeypatch.setattr(fileimport, "direct_parquet_ok", lambda schema: False)
+            monkeypatch.setattr(tableimport, "direct_parquet_ok", lambda schema: False)
         with _ws(tmp_path / label) as ws:
             report = ws.import_file(path)
             results[label] = (report.read, report.stored, report.duplicates, stored(ws))
@@ -121,8 +121,8 @@ def test_parquet_parts_keep_the_first_row_of_each_id(
     names = [f"n{i}" for i in range(len(ids))]  # the row's position: which copy was kept
     path = folder / "events.parquet"
     pq.write_table(_events_table(ids, names), path, row_group_size=4)
-    old = fileimport.PART_ROWS
-    fileimport.PART_ROWS = 5  # parts of two row groups (8 rows)
+    old = tableimport.PART_ROWS
+    tableimport.PART_ROWS = 5  # parts of two row groups (8 rows)
     try:
         with _ws(folder / "ws") as ws:
             calls: list[tuple[int, int | None]] = []
@@ -130,7 +130,7 @@ def test_parquet_parts_keep_the_first_row_of_each_id(
             rows = ws.engine.rows("SELECT event_id, event FROM events ORDER BY event_id")
             again = ws.import_file(path)
     finally:
-        fileimport.PART_ROWS = old
+        tableimport.PART_ROWS = old
     expected = first_wins([{"event_id": i, "event": n} for i, n in zip(ids, names, strict=True)])
     assert rows == [expected[k] for k in sorted(expected)]
     assert (report.read, report.stored, report.duplicates) == (
@@ -167,15 +167,15 @@ def test_csv_batches_keep_the_first_good_row_of_each_id(
             good_rows.append({"event_id": event_id, "event": f"n{i}"})
     path = folder / "events.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    old = fileimport.BATCH_ROWS, filereaders.CSV_BLOCK
-    fileimport.BATCH_ROWS, filereaders.CSV_BLOCK = 3, 64  # tables of ~3 rows
+    old = tableimport.BATCH_ROWS, filereaders.CSV_BLOCK
+    tableimport.BATCH_ROWS, filereaders.CSV_BLOCK = 3, 64  # tables of ~3 rows
     try:
         with _ws(folder / "ws") as ws:
             report = ws.import_file(path, on_error="skip")
             rows = ws.engine.rows("SELECT event_id, event FROM events ORDER BY event_id")
             again = ws.import_file(path, on_error="skip")
     finally:
-        fileimport.BATCH_ROWS, filereaders.CSV_BLOCK = old
+        tableimport.BATCH_ROWS, filereaders.CSV_BLOCK = old
     expected = first_wins(good_rows)
     assert rows == [expected[k] for k in sorted(expected)]  # ids trimmed: "  e1 " is e1
     rejected = len([i for i in bad if i < len(ids)])
