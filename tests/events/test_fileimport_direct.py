@@ -22,8 +22,9 @@ from sqlglot import exp
 
 from journeylens import Workspace
 from journeylens.events import filereaders, tableimport
-from journeylens.events.filereaders import SPACES, direct_parquet_ok, trim_text
+from journeylens.events.filereaders import SPACES, trim_text
 from journeylens.events.mapsql import _Builder
+from journeylens.events.tableimport import direct_parquet_ok
 from journeylens.sql import render
 
 Writer = Callable[..., Path]

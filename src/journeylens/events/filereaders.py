@@ -31,7 +31,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
-from sqlglot import exp
 
 from journeylens.errors import InputError, RecordError
 from journeylens.events.mapping import FileOptions
@@ -42,10 +41,8 @@ __all__ = [
     "RejectsWriter",
     "Sha256",
     "TableReader",
-    "direct_parquet_ok",
     "open_table",
     "read_ahead",
-    "read_parquet_sql",
     "trim_text",
 ]
 
@@ -151,62 +148,6 @@ def trim_text(table: pa.Table) -> pa.Table:
         for column in table.columns
     ]
     return pa.Table.from_arrays(columns, schema=table.schema)
-
-
-def _plain(t: pa.DataType) -> bool:
-    return bool(
-        pa.types.is_string(t)
-        or pa.types.is_large_string(t)
-        or pa.types.is_integer(t)
-        or pa.types.is_floating(t)
-        or pa.types.is_boolean(t)
-        or pa.types.is_decimal(t)
-        or pa.types.is_date(t)
-        or (pa.types.is_timestamp(t) and t.unit == "us")
-        or (pa.types.is_dictionary(t) and pa.types.is_string(t.value_type))
-    )
-
-
-def direct_parquet_ok(schema: pa.Schema) -> bool:
-    """Whether DuckDB's own Parquet reader gives these columns the same values and types as
-    pyarrow's (text, numbers, booleans, dates, microsecond timestamps), so that a mapping
-    compiled for pyarrow's schema can run on it. Other types (nested, binary, milli- or
-    nanosecond timestamps, times) go through pyarrow."""
-    names = schema.names
-    return (
-        "file_row_number" not in names
-        and "_row" not in names
-        and len(set(names)) == len(names)
-        and all(_plain(f.type) for f in schema)
-    )
-
-
-def read_parquet_sql(path: Path, lo: int | None = None, hi: int | None = None) -> exp.Subquery:
-    """``(SELECT <file columns>, <data row number> AS _row FROM read_parquet(path)) AS _jl_in``,
-    for the rows ``lo < _row <= hi`` when given (DuckDB then reads only their row groups)."""
-    number = exp.column("file_row_number")
-    query = exp.select(
-        exp.Star(except_=[exp.column("file_row_number")]),
-        exp.Add(this=number, expression=exp.Literal.number(1)).as_("_row"),
-    ).from_(
-        exp.Table(
-            this=exp.Anonymous(
-                this="read_parquet",
-                expressions=[
-                    exp.Literal.string(str(path)),
-                    exp.EQ(this=exp.column("file_row_number"), expression=exp.true()),
-                ],
-            )
-        )
-    )
-    if lo is not None and hi is not None:
-        query = query.where(
-            exp.and_(
-                exp.GTE(this=number.copy(), expression=exp.Literal.number(lo)),
-                exp.LT(this=number.copy(), expression=exp.Literal.number(hi)),
-            )
-        )
-    return query.subquery("_jl_in")
 
 
 class CsvReader:
