@@ -235,6 +235,9 @@ class Survey:
     combos: pa.Table
     """Each distinct combination of the :func:`channel_keys` columns, with ``_n`` (its good
     rows) and ``_bad`` (its rows that fail a check)."""
+    repeated: pa.Table
+    """``_h``: the 64-bit hash of each id found on two rows or more (good or bad); an id
+    repeated among the good rows has one of these hashes (usually there is none)."""
 
     @property
     def good(self) -> int:
@@ -252,20 +255,30 @@ def survey(
     *,
     check: str | None = None,
 ) -> Survey:
-    """One pass over ``query`` (staged columns and ``_row``): the channel's input combinations
-    and how many rows have each. ``check``: a column that is NULL for a good row; the rows
-    where it is not are counted apart, as bad. (The ids repeated in ``query`` are looked for
-    by :func:`append_select`, over the good rows only: folding that aggregate into this one
-    with ``GROUPING SETS`` was slower, as each id's count then has to compute the checks.)"""
+    """One pass over ``query`` (staged columns and ``_row``) for what an append needs to know
+    before it inserts: the channel's input combinations with how many rows have each, and the
+    hashes of the ids that occur more than once (one ``GROUPING SETS`` aggregate). ``check``:
+    a column that is NULL for a good row; the rows where it is not are counted as bad.
+
+    Grouping by the ids' hashes rather than the ids costs ~25% less, and the pass is shared
+    with the combinations: 1.9–2.2 CPU s for 10M Parquet rows, against 3.2–3.9 for the
+    combinations and an aggregate of the ids (with each id's first row) apart."""
     keys = channel_keys(channel_rules)
     key_list = ", ".join(f'"{k}"' for k in keys)
-    good = f" FILTER (WHERE {check} IS NULL)" if check else ""
     bad = f"count({check})" if check else "0"
-    combos = engine.arrow(
-        f"SELECT {key_list}{', ' if keys else ''}count(*){good} AS _n, {bad} AS _bad "
-        f"FROM ({query}) AS q{' GROUP BY ALL' if keys else ''}"
+    found = engine.arrow(
+        f"SELECT {key_list}{', ' if keys else ''}hash(event_id) AS _h, GROUPING(_h) AS _set, "
+        f"count(*) AS _rows, {bad} AS _bad FROM ({query}) AS q "
+        f"GROUP BY GROUPING SETS (({key_list}), (_h)) HAVING GROUPING(_h) = 1 OR count(*) > 1"
     )
-    return Survey(combos)
+    combos = found.filter(pc.equal(found["_set"], 1))
+    combos = combos.select(list(keys)).append_column(
+        "_n", pc.subtract(combos["_rows"], combos["_bad"])
+    )
+    return Survey(
+        combos=combos.append_column("_bad", found.filter(pc.equal(found["_set"], 1))["_bad"]),
+        repeated=found.filter(pc.equal(found["_set"], 0)).select(["_h"]),
+    )
 
 
 def append_select(
@@ -284,9 +297,9 @@ def append_select(
 
     ``query`` is a DuckDB SELECT with the columns of :data:`STAGED_SCHEMA` and ``_row``, a
     number unique to each row that orders them (the row of a repeated id with the smallest
-    ``_row`` is stored). It is read up to four times (:func:`survey`, ids already stored,
-    the insert; the ids repeated in it), so it should be cheap to recompute (a file or a
-    registered batch).
+    ``_row`` is stored). It is read two to four times (:func:`survey`, the insert; the ids
+    already stored and the ids repeated in it, when there may be any), so it should be cheap
+    to recompute (a file or a registered batch).
 
     ``surveyed``: :func:`survey` of ``query``, when the caller has it already (with a check
     column, ``query`` must then keep only the good rows).
@@ -318,10 +331,16 @@ def append_select(
     n = found.good
     if n == 0:
         return AppendResult(0, 0)
-    firsts = engine.arrow(
-        f"SELECT event_id, min(_row) AS first_row, count(*) AS n FROM ({query}) AS q "
-        "GROUP BY event_id HAVING count(*) > 1"
+    firsts = pa.table(
+        {"event_id": pa.array([], pa.string()), "first_row": pa.array([], pa.int64()), "n": []}
     )
+    if found.repeated.num_rows:
+        with engine.registered("_jl_repeated", found.repeated):
+            firsts = engine.arrow(
+                f"SELECT event_id, min(_row) AS first_row, count(*) AS n FROM ({query}) AS q "
+                "WHERE hash(event_id) IN (SELECT _h FROM _jl_repeated) "
+                "GROUP BY event_id HAVING count(*) > 1"
+            )
     unique_ids = n - (pc.sum(firsts["n"]).as_py() or 0) + firsts.num_rows
     with ExitStack() as stack:
         channel, params = _channel_source(engine, found.combos, channel_rules, stack)
