@@ -100,7 +100,7 @@ def import_table(
         )
         done = 0
         batches = stack.enter_context(
-            contextlib.closing(read_ahead(_prepared(reader.batches(), pretrim), depth=2))
+            contextlib.closing(read_ahead(_prepared(reader.batches(), pretrim), depth=1))
         )
         ids = ImportIds(engine)  # dropped with the transaction if the import fails
         for batch, cells, rows in batches:
@@ -151,6 +151,7 @@ def import_table(
             done += batch.num_rows
             if progress is not None:
                 progress(done, reader.total_rows)
+            del batch, cells, table  # freed before the next batch is fetched
         invalid = _invalid_rows(reader, file, rejects)
         outcome.read += len(invalid)
         outcome.record(invalid, len(invalid), on_error)
