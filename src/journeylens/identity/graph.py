@@ -30,6 +30,7 @@ Rules, in order (docs/identity.md says them for users):
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
@@ -71,6 +72,9 @@ class _Index:
 
     def __init__(self, keys: Keys) -> None:
         self.index = pd.Index(keys)
+        # build the hash table now: lookups may then run in several threads (pandas releases
+        # the GIL while it looks keys up)
+        self.index.get_indexer(pd.Index(keys[:1]))
 
     def __call__(self, keys: Keys) -> Ints:
         found: Ints = self.index.get_indexer(pd.Index(keys)).astype(np.int64)
@@ -209,12 +213,27 @@ def link(engine: Engine, config: IdentityConfig, *, full: bool) -> GraphOutcome:
     index = _Index(keys)
     kind = _col(nodes, "k").astype(np.int64)
     links = _fetch_links(engine)
+    batch = "false" if full else "s.sig IN (SELECT sig FROM _idb_sig)"
+    sigs = engine.arrow(
+        "SELECT s.sig, s.u, s.a, coalesce(x.rep, 0) AS old_rep, "
+        f"coalesce(x.alone, false) AS old_alone, x.sig IS NULL AS fresh, {batch} AS in_batch "
+        "FROM _identity_sigs s LEFT JOIN _identity_sig_state x USING (sig)"
+    )
+    # ~40M lookups at 1M customers: two threads halve their time
+    with ThreadPoolExecutor(2, thread_name_prefix="journeylens-index") as pool:
+        lu, la, lt, su, sa = pool.map(
+            index,
+            [
+                _col(t, c).astype(np.uint64)
+                for t, c in ((links, "u"), (links, "a"), (links, "t"), (sigs, "u"), (sigs, "a"))
+            ],
+        )
     g = _guard(
         kind,
         blocked,
-        index(_col(links, "u").astype(np.uint64)),
-        index(_col(links, "a").astype(np.uint64)),
-        index(_col(links, "t").astype(np.uint64)),
+        lu,
+        la,
+        lt,
         _col(links, "rtype").astype(np.int64),
         _col(links, "active").astype(bool),
         config,
@@ -224,15 +243,7 @@ def link(engine: Engine, config: IdentityConfig, *, full: bool) -> GraphOutcome:
         shape=(n, n),
     )
     count, labels = connected_components(graph.tocsr(), directed=False)
-    batch = "false" if full else "s.sig IN (SELECT sig FROM _idb_sig)"
-    sigs = engine.arrow(
-        "SELECT s.sig, s.u, s.a, coalesce(x.rep, 0) AS old_rep, "
-        f"coalesce(x.alone, false) AS old_alone, x.sig IS NULL AS fresh, {batch} AS in_batch "
-        "FROM _identity_sigs s LEFT JOIN _identity_sig_state x USING (sig)"
-    )
-    sig_anchor = _sig_anchors(
-        index(_col(sigs, "u").astype(np.uint64)), index(_col(sigs, "a").astype(np.uint64)), g.q
-    )
+    sig_anchor = _sig_anchors(su, sa, g.q)
     has_events = np.zeros(count, dtype=bool)
     has_events[labels[sig_anchor]] = True
     anchor_keys = np.where(g.anchor >= 0, keys[np.maximum(g.anchor, 0)], 0).astype(np.uint64)
