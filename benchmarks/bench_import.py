@@ -4,6 +4,7 @@ own). Reproducible: the data come from a seeded generator.
 
     .venv/bin/python benchmarks/bench_import.py              # 10M rows
     .venv/bin/python benchmarks/bench_import.py --rows 1000000 --formats parquet
+    .venv/bin/python benchmarks/bench_import.py --peer --repeat 3   # with DuckDB's bare INSERT
 
 Data files go to benchmarks/data/ (git-ignored) and are reused when present with the same
 row count. Results are printed as a Markdown table (see benchmarks/RESULTS.md, "Import").
@@ -17,6 +18,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -153,6 +155,13 @@ def main() -> None:
     parser.add_argument(
         "--peer", action="store_true", help="also time DuckDB's bare INSERT of each file"
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run each import this many times, journeylens and the peer alternately, and add "
+        "a line with the median of each",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--bare-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -170,23 +179,43 @@ def main() -> None:
     print("| format | who | rows | file MB | seconds | events/s | CPU s | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|")
     runs = [("journeylens", "--child")] + ([("DuckDB INSERT", "--bare-child")] if args.peer else [])
-    for fmt, (who, flag) in ((f, r) for f in args.formats.split(",") for r in runs):
+    for fmt in args.formats.split(","):
         path = paths[fmt]
-        out = subprocess.run(
-            [sys.executable, __file__, flag, str(path)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        result = json.loads(out.stdout.strip().splitlines()[-1])
-        assert result["stored"] == args.rows, result
-        rate = args.rows / result["seconds"]
-        print(
-            f"| {fmt} | {who} | {args.rows:,} | {path.stat().st_size / 1e6:,.0f} | "
-            f"{result['seconds']:.1f} | {rate:,.0f} | {result['cpu']:.1f} | "
-            f"{result['peak_rss_mb']:,.0f} |",
-            flush=True,
-        )
+        results: dict[str, list[dict[str, float]]] = {who: [] for who, _ in runs}
+        for _ in range(args.repeat):
+            for who, flag in runs:
+                result = _run(flag, path)
+                assert result["stored"] == args.rows, result
+                results[who].append(result)
+                _row(fmt, who, args.rows, path, result)
+        if args.repeat > 1:
+            for who, _ in runs:
+                median = {
+                    key: statistics.median(r[key] for r in results[who])
+                    for key in ("seconds", "cpu", "peak_rss_mb")
+                }
+                _row(fmt, f"{who}, median of {args.repeat}", args.rows, path, median)
+
+
+def _run(flag: str, path: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, __file__, flag, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _row(fmt: str, who: str, rows: int, path: Path, result: dict[str, float]) -> None:
+    rate = rows / result["seconds"]
+    print(
+        f"| {fmt} | {who} | {rows:,} | {path.stat().st_size / 1e6:,.0f} | "
+        f"{result['seconds']:.1f} | {rate:,.0f} | {result['cpu']:.1f} | "
+        f"{result['peak_rss_mb']:,.0f} |",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
