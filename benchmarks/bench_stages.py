@@ -56,22 +56,32 @@ def scaled(millions: int) -> Path:
     per_copy = con.execute("SELECT count(*) FROM src.customer_events").fetchone()[0]  # type: ignore[index]
     copies = max(1, round(millions * 1_000_000 / per_copy))
     suffix = "|| '-' || r.range"
-    columns = ("e.ts, e.seq, e.event_id || '-' || {k} AS event_id, e.type, e.event, "
-               "e.event_code, e.channel, e.source, e.data_party, e.revenue, e.cost, e.currency, "
-               "e.group_id, e.properties, e.user_id, e.anonymous_id")
+    columns = (
+        "e.ts, e.seq, e.event_id || '-' || {k} AS event_id, e.type, e.event, "
+        "e.event_code, e.channel, e.source, e.data_party, e.revenue, e.cost, e.currency, "
+        "e.group_id, e.properties, e.user_id, e.anonymous_id"
+    )
     # copy by copy, each in the source's (customer, time) order: the store stays clustered by
     # customer without sorting 100M rows
     for k in range(copies):
         head = "CREATE TABLE customer_events AS" if k == 0 else "INSERT INTO customer_events"
-        con.execute(f"{head} SELECT e.customer_id || '-{k}' AS customer_id, "
-                    f"{columns.format(k=k)} FROM src.customer_events e")
-    con.execute(f"CREATE TABLE customer_profiles AS SELECT p.* REPLACE (p.customer_id {suffix} "
-                f"AS customer_id) FROM src.customer_profiles p, range({copies}) r")
-    con.execute(f"CREATE TABLE accounts AS SELECT a.* REPLACE (a.account_id {suffix} AS "
-                f"account_id) FROM src.accounts a, range({copies}) r")
-    con.execute(f"CREATE TABLE account_members AS SELECT m.* REPLACE (m.account_id {suffix} AS "
-                f"account_id, m.customer_id {suffix} AS customer_id) "
-                f"FROM src.account_members m, range({copies}) r")
+        con.execute(
+            f"{head} SELECT e.customer_id || '-{k}' AS customer_id, "
+            f"{columns.format(k=k)} FROM src.customer_events e"
+        )
+    con.execute(
+        f"CREATE TABLE customer_profiles AS SELECT p.* REPLACE (p.customer_id {suffix} "
+        f"AS customer_id) FROM src.customer_profiles p, range({copies}) r"
+    )
+    con.execute(
+        f"CREATE TABLE accounts AS SELECT a.* REPLACE (a.account_id {suffix} AS "
+        f"account_id) FROM src.accounts a, range({copies}) r"
+    )
+    con.execute(
+        f"CREATE TABLE account_members AS SELECT m.* REPLACE (m.account_id {suffix} AS "
+        f"account_id, m.customer_id {suffix} AS customer_id) "
+        f"FROM src.account_members m, range({copies}) r"
+    )
     con.execute("CREATE TABLE event_names AS SELECT * FROM src.event_names")
     con.close()
     add_customer_key(target)
@@ -111,8 +121,17 @@ def run_one(store: str, model: str) -> None:
     history = assign(engine, load_model(model), as_of=AS_OF)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(json.dumps({"events": events, "seconds": seconds, "peak_gib": peak,
-                      "units": history.units, "entries": history.entries}))
+    print(
+        json.dumps(
+            {
+                "events": events,
+                "seconds": seconds,
+                "peak_gib": peak,
+                "units": history.units,
+                "entries": history.entries,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -126,23 +145,32 @@ def main() -> None:
         run_one(*args.child)
         return
     DATA.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"python {platform.python_version()}, duckdb {duckdb.__version__}; "
-          f"{datetime.now():%Y-%m-%d %H:%M}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"python {platform.python_version()}, duckdb {duckdb.__version__}; "
+        f"{datetime.now():%Y-%m-%d %H:%M}"
+    )
     print("| events | customers | entries | seconds (best of runs) | all runs | peak memory |")
     print("|---:|---:|---:|---:|---|---:|")
     for size in args.sizes:
         store = scaled(size)
         runs = []
         for _ in range(args.repeat):
-            done = subprocess.run([sys.executable, __file__, "--child", str(store), args.model],
-                                  capture_output=True, text=True, check=True)
+            done = subprocess.run(
+                [sys.executable, __file__, "--child", str(store), args.model],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
         best = min(runs, key=lambda r: r["seconds"])
         all_runs = ", ".join(f"{r['seconds']:.1f}" for r in runs)
-        print(f"| {best['events']:,} | {best['units']:,} | {best['entries']:,} | "
-              f"{best['seconds']:.1f} | {all_runs} | "
-              f"{max(r['peak_gib'] for r in runs):.2f} GiB |", flush=True)
+        print(
+            f"| {best['events']:,} | {best['units']:,} | {best['entries']:,} | "
+            f"{best['seconds']:.1f} | {all_runs} | "
+            f"{max(r['peak_gib'] for r in runs):.2f} GiB |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

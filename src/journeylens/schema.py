@@ -69,14 +69,29 @@ EVENT_COLUMNS: Final[tuple[Column, ...]] = (
     Column("user_id", pa.string(), "VARCHAR", "userId given by the brand's systems"),
     Column("group_id", pa.string(), "VARCHAR", "groupId: the account (B2B)"),
     Column("previous_id", pa.string(), "VARCHAR", "previousId of an alias"),
-    Column("ts", pa.timestamp("us"), "TIMESTAMP", "when it happened, UTC, skew-corrected",
-           nullable=False),
+    Column(
+        "ts",
+        pa.timestamp("us"),
+        "TIMESTAMP",
+        "when it happened, UTC, skew-corrected",
+        nullable=False,
+    ),
     Column("original_ts", pa.timestamp("us"), "TIMESTAMP", "timestamp as the client sent it"),
     Column("sent_at", pa.timestamp("us"), "TIMESTAMP", "sentAt, as the client sent it"),
-    Column("received_at", pa.timestamp("us"), "TIMESTAMP", "when journeylens received it",
-           nullable=False),
-    Column("channel", pa.string(), "VARCHAR", "marketing channel (see docs/channels.md)",
-           nullable=False),
+    Column(
+        "received_at",
+        pa.timestamp("us"),
+        "TIMESTAMP",
+        "when journeylens received it",
+        nullable=False,
+    ),
+    Column(
+        "channel",
+        pa.string(),
+        "VARCHAR",
+        "marketing channel (see docs/channels.md)",
+        nullable=False,
+    ),
     Column("source", pa.string(), "VARCHAR", "system that delivered the event", nullable=False),
     Column("data_party", pa.string(), "VARCHAR", "first, second or third", nullable=False),
     Column("revenue", _MONEY_ARROW, _MONEY_SQL, "revenue of the event, in `currency`"),
@@ -96,19 +111,37 @@ EVENT_SCHEMA: Final = pa.schema(
 _EVENT = {c.name: c for c in EVENT_COLUMNS}
 
 CUSTOMER_EVENT_COLUMNS: Final[tuple[Column, ...]] = (
-    Column("customer_id", pa.string(), "VARCHAR", "the customer (see docs/identity.md)",
-           nullable=False),
+    Column(
+        "customer_id", pa.string(), "VARCHAR", "the customer (see docs/identity.md)", nullable=False
+    ),
     _EVENT["ts"],
-    Column("seq", pa.int64(), "BIGINT", "1, 2, … per customer in (ts, event_id) order",
-           nullable=False),
+    Column(
+        "seq", pa.int64(), "BIGINT", "1, 2, … per customer in (ts, event_id) order", nullable=False
+    ),
     *(_EVENT[n] for n in ("event_id", "type", "event")),
-    Column("event_code", pa.int32(), "INTEGER", "the event name's code in event_names",
-           nullable=False),
-    *(_EVENT[n] for n in ("channel", "source", "data_party", "revenue", "cost", "currency",
-                          "group_id", "properties")),
-    Column("customer_key", pa.int64(), "BIGINT",
-           "customer_id as an integer (its 16 hex digits, minus 2^63): same order, faster to "
-           "join and group by"),
+    Column(
+        "event_code", pa.int32(), "INTEGER", "the event name's code in event_names", nullable=False
+    ),
+    *(
+        _EVENT[n]
+        for n in (
+            "channel",
+            "source",
+            "data_party",
+            "revenue",
+            "cost",
+            "currency",
+            "group_id",
+            "properties",
+        )
+    ),
+    Column(
+        "customer_key",
+        pa.int64(),
+        "BIGINT",
+        "customer_id as an integer (its 16 hex digits, minus 2^63): same order, faster to "
+        "join and group by",
+    ),
 )
 """``customer_events``: the events with their customer, clustered by (customer_id, ts, event_id).
 Written by identity resolution; funnels, paths and attribution scan it."""
