@@ -114,7 +114,6 @@ STAGED_SCHEMA: pa.Schema = pa.schema(
     [pa.field("explicit_channel", pa.string()) if f.name == "channel" else f for f in EVENT_SCHEMA]
 )
 """A batch whose channel is still to be derived: ``explicit_channel`` in place of ``channel``."""
-_STAGED_SCHEMA = STAGED_SCHEMA
 
 
 def append_events(
@@ -146,41 +145,49 @@ def append_events(
     if n == 0:
         return AppendResult(0, 0, suppressed=suppressed)
     batch = batch.append_column("_row", pa.array(np.arange(n, dtype=np.int64)))
-    conditions: list[str] = []
-    duplicate_ids: list[str] = []
     with engine.registered("_jl_batch", batch):
         # ids repeated inside the batch (usually none): one parallel hash aggregate in DuckDB
         firsts = engine.arrow(
             "SELECT event_id, min(_row) AS first_row, count(*) AS n FROM _jl_batch "
             "GROUP BY event_id HAVING count(*) > 1"
         )
-        unique_ids = n - (pc.sum(firsts["n"]).as_py() or 0) + firsts.num_rows
-        seen = pa.table({"event_id": pa.array([], pa.string())})
-        if engine.scalar("SELECT EXISTS (SELECT 1 FROM events)"):
-            seen = engine.arrow(
-                "SELECT DISTINCT b.event_id FROM _jl_batch b "
-                "SEMI JOIN events e ON e.event_id = b.event_id"
-            )
-        duplicate_ids += seen["event_id"].to_pylist()[:100]
-        duplicate_ids += firsts["event_id"].to_pylist()[:100]
+        seen = ImportIds(engine).stored("SELECT event_id FROM _jl_batch")
         with ExitStack() as stack:
-            if seen.num_rows:
-                stack.enter_context(engine.registered("_jl_seen", seen))
-                conditions.append("s.event_id NOT IN (SELECT event_id FROM _jl_seen)")
-            if firsts.num_rows:
-                stack.enter_context(engine.registered("_jl_firsts", firsts))
-                conditions.append(
-                    "NOT EXISTS (SELECT 1 FROM _jl_firsts f "
-                    "WHERE f.event_id = s.event_id AND f.first_row <> s._row)"
-                )
-            where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+            where = _new_rows(engine, stack, seen, firsts)
             engine.execute(
                 f"INSERT INTO events ({_NAMES}) SELECT {select_list} FROM _jl_batch s{join}{where}"
             )
+    return _result(n, seen, firsts, suppressed)
+
+
+def _new_rows(engine: Engine, stack: ExitStack, seen: pa.Table, firsts: pa.Table) -> str:
+    """The WHERE clause that keeps, of rows ``s``, those whose id is not stored (``seen``) and
+    the first row of each id repeated among them (``firsts``: ``event_id``, ``first_row``);
+    the two tables are registered for as long as ``stack`` lasts."""
+    conditions = []
+    if seen.num_rows:
+        stack.enter_context(engine.registered("_jl_seen", seen))
+        conditions.append("s.event_id NOT IN (SELECT event_id FROM _jl_seen)")
+    if firsts.num_rows:
+        stack.enter_context(engine.registered("_jl_firsts", firsts))
+        conditions.append(
+            "NOT EXISTS (SELECT 1 FROM _jl_firsts f "
+            "WHERE f.event_id = s.event_id AND f.first_row <> s._row)"
+        )
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+def _result(rows: int, seen: pa.Table, firsts: pa.Table, suppressed: int = 0) -> AppendResult:
+    """What an append of ``rows`` good rows stored, given the ids already stored (``seen``) and
+    the ids repeated among the rows (``firsts``, with ``n``: their rows)."""
+    unique_ids = rows - (pc.sum(firsts["n"]).as_py() or 0) + firsts.num_rows
     stored = unique_ids - seen.num_rows
-    unique_dups = list(dict.fromkeys(duplicate_ids))[:100]
+    duplicate_ids = seen["event_id"].to_pylist()[:100] + firsts["event_id"].to_pylist()[:100]
     return AppendResult(
-        stored=stored, duplicates=n - stored, duplicate_ids=unique_dups, suppressed=suppressed
+        stored=stored,
+        duplicates=rows - stored,
+        duplicate_ids=list(dict.fromkeys(duplicate_ids))[:100],
+        suppressed=suppressed,
     )
 
 
@@ -271,14 +278,13 @@ def survey(
         f"count(*) AS _rows, {bad} AS _bad FROM ({query}) AS q "
         f"GROUP BY GROUPING SETS (({key_list}), (_h)) HAVING GROUPING(_h) = 1 OR count(*) > 1"
     )
-    combos = found.filter(pc.equal(found["_set"], 1))
-    combos = combos.select(list(keys)).append_column(
-        "_n", pc.subtract(combos["_rows"], combos["_bad"])
+    sets = found.filter(pc.equal(found["_set"], 1))
+    combos = (
+        sets.select(list(keys))
+        .append_column("_n", pc.subtract(sets["_rows"], sets["_bad"]))
+        .append_column("_bad", sets["_bad"])
     )
-    return Survey(
-        combos=combos.append_column("_bad", found.filter(pc.equal(found["_set"], 1))["_bad"]),
-        repeated=found.filter(pc.equal(found["_set"], 0)).select(["_h"]),
-    )
+    return Survey(combos=combos, repeated=found.filter(pc.equal(found["_set"], 0)).select(["_h"]))
 
 
 def append_select(
@@ -341,21 +347,10 @@ def append_select(
                 "WHERE hash(event_id) IN (SELECT _h FROM _jl_repeated) "
                 "GROUP BY event_id HAVING count(*) > 1"
             )
-    unique_ids = n - (pc.sum(firsts["n"]).as_py() or 0) + firsts.num_rows
     with ExitStack() as stack:
         channel, params = _channel_source(engine, found.combos, channel_rules, stack)
         seen = (ids or ImportIds(engine)).stored(query)
-        conditions = []
-        if seen.num_rows:
-            stack.enter_context(engine.registered("_jl_seen", seen))
-            conditions.append("s.event_id NOT IN (SELECT event_id FROM _jl_seen)")
-        if firsts.num_rows:
-            stack.enter_context(engine.registered("_jl_firsts", firsts))
-            conditions.append(
-                "NOT EXISTS (SELECT 1 FROM _jl_firsts f "
-                "WHERE f.event_id = s.event_id AND f.first_row <> s._row)"
-            )
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        where = _new_rows(engine, stack, seen, firsts)
         select_list = ", ".join(
             channel if c.name == "channel" else f's."{c.name}"' for c in EVENT_COLUMNS
         )
@@ -374,11 +369,7 @@ def append_select(
                 after_part(index)
         if ids is not None:
             ids.add(query)
-    stored = unique_ids - seen.num_rows
-    duplicate_ids = seen["event_id"].to_pylist()[:100] + firsts["event_id"].to_pylist()[:100]
-    return AppendResult(
-        stored=stored, duplicates=n - stored, duplicate_ids=list(dict.fromkeys(duplicate_ids))[:100]
-    )
+    return _result(n, seen, firsts)
 
 
 class ImportIds:
