@@ -247,6 +247,11 @@ class Survey:
     repeated among the good rows has one of these hashes (usually there is none)."""
 
     @property
+    def used(self) -> pa.Table:
+        """The combinations that have good rows (those the append stores)."""
+        return self.combos.filter(pc.greater(self.combos["_n"], 0))
+
+    @property
     def good(self) -> int:
         return int(pc.sum(self.combos["_n"]).as_py() or 0)
 
@@ -348,16 +353,14 @@ def append_select(
                 "GROUP BY event_id HAVING count(*) > 1"
             )
     with ExitStack() as stack:
-        channel, params = _channel_source(engine, found.combos, channel_rules, stack)
+        channel, params = _channel_source(engine, found.used, channel_rules, stack)
         seen = (ids or ImportIds(engine)).stored(query)
         where = _new_rows(engine, stack, seen, firsts)
         select_list = ", ".join(
             channel if c.name == "channel" else f's."{c.name}"' for c in EVENT_COLUMNS
         )
         join = (
-            ""
-            if params
-            else f" JOIN _jl_channels AS c ON {channel_on(found.combos, channel_rules)}"
+            "" if params else f" JOIN _jl_channels AS c ON {_channel_on(found.used, channel_rules)}"
         )
         for index, piece in enumerate(pieces):
             engine.execute(
@@ -436,12 +439,12 @@ def _varying(combos: pa.Table, keys: Sequence[str]) -> list[str]:
 def _channel_source(
     engine: Engine, combos: pa.Table, channel_rules: Sequence[ChannelRule], stack: ExitStack
 ) -> tuple[str, list[Any]]:
-    """The channel of each combination: ``('?', [channel])`` when the rows have one combination
+    """The channel of each combination (``combos``: :attr:`Survey.used`): ``('?', [channel])``
+    when the rows have one combination
     (no join), else ``('c."channel"', [])`` with ``_jl_channels`` registered for the join."""
     keys, derived = _channel_parts(tuple(channel_rules))
     key_list = ", ".join(f'"{k}"' for k in keys)
-    combos = combos.filter(pc.greater(combos["_n"], 0)).select(list(keys))
-    stack.enter_context(engine.registered("_jl_keys", combos))
+    stack.enter_context(engine.registered("_jl_keys", combos.select(list(keys))))
     channels = engine.arrow(
         f'SELECT {key_list}{", " if keys else ""}{derived} AS "channel" FROM _jl_keys'
     )
@@ -451,10 +454,9 @@ def _channel_source(
     return 'c."channel"', []
 
 
-def channel_on(combos: pa.Table, channel_rules: Sequence[ChannelRule] = ()) -> str:
+def _channel_on(combos: pa.Table, channel_rules: Sequence[ChannelRule] = ()) -> str:
     """The join condition of rows ``s`` with their channel ``c``, on the keys that vary."""
-    good = combos.filter(pc.greater(combos["_n"], 0))
-    return _key_match(_varying(good, channel_keys(channel_rules)))
+    return _key_match(_varying(combos, channel_keys(channel_rules)))
 
 
 def register_source(

@@ -138,7 +138,7 @@ def import_table(
                     stage(engine, config, outcome, good_rows, used.data_party)
                 else:
                     good = f"SELECT * FROM ({select_sql}) AS g WHERE _err IS NULL"
-                    _note_sources(outcome, found.combos, used.data_party)
+                    _note_sources(outcome, found.used, used.data_party)
                     outcome.add(
                         append_select(
                             engine,
@@ -191,8 +191,7 @@ def _coalesce(
 
 def _note_sources(outcome: Outcome, combos: pa.Table, default_party: str) -> None:
     if "source" in combos.column_names:
-        good = combos.filter(pc.greater(combos["_n"], 0))
-        for source in pc.unique(good["source"]).to_pylist():
+        for source in pc.unique(combos["source"]).to_pylist():
             outcome.sources.setdefault(source, default_party)
 
 
@@ -224,7 +223,7 @@ def _parquet_direct(
         if progress is not None:
             progress(bounds[index][1], total)
 
-    _note_sources(outcome, found.combos, used.data_party)
+    _note_sources(outcome, found.used, used.data_party)
     outcome.read += found.good
     outcome.add(
         append_select(
